@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's first command: set up whatever is missing, then build and serve Glimpse on
+# http://127.0.0.1:8080 (release build; pass --dev for a quicker debug build while working on UI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh rust tools weights
+profile=(--release)
+[ "${1:-}" = "--dev" ] && profile=()
+exec trunk serve "${profile[@]}"

@@ -1,0 +1,8 @@
+//! The model and everything that feeds it or reads it: pure Burn and `image`, no browser, no UI.
+
+pub mod labels;
+pub mod model;
+pub mod predict;
+pub mod preprocess;
+pub mod readback;
+pub mod weights;

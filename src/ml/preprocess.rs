@@ -1,0 +1,403 @@
+//! Turns the bytes of a photo into the model's input: decode (EXIF orientation applied), RGB,
+//! the centre crop the model sees, scaled to [-1, 1].
+//!
+//! The reference recipe is "shorter side to 256, centre crop 224" (torchvision's ImageNet eval
+//! transform). We crop first, in the photo's own pixels, the square that recipe would keep
+//! (side = shorter side x 224/256), then resize it straight to 224: the same pixels at a fraction
+//! of the cost for big photos, and the crop box is what the saliency overlay is drawn over.
+
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
+use std::io::Cursor;
+
+use super::model::INPUT_SIZE;
+
+/// Photos above this many pixels are refused before decoding (a 20000x20000 PNG would need
+/// 1.6 GB as RGBA). 100 MP covers every camera a person is likely to drop.
+pub const PIXEL_BUDGET: u64 = 100_000_000;
+/// Ceiling on what one decode may allocate, whatever the header claims.
+const ALLOC_BUDGET: u64 = 512 * 1024 * 1024;
+/// torchvision's eval transform: resize to 256, crop 224.
+const CROP_FRACTION: f64 = 224.0 / 256.0;
+/// EfficientNet-Lite's input normalisation: (v / 255 - 0.498) / 0.502, i.e. about [-1, 1]
+/// (the efficientnet-lite reference uses mean 127 and std 128 on 0..255 values).
+const MEAN: f32 = 0.498;
+const STD: f32 = 0.502;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("not an image in a format Glimpse reads (JPEG, PNG, WebP, GIF, BMP)")]
+    UnknownFormat,
+    #[error(
+        "the image is {width}x{height} pixels, more than the {budget} megapixels Glimpse decodes"
+    )]
+    TooLarge {
+        width: u32,
+        height: u32,
+        budget: u64,
+    },
+    #[error("the image has no pixels")]
+    NoPixels,
+    #[error("the image could not be decoded: {0}")]
+    Corrupt(String),
+}
+
+/// The square of the decoded (upright) photo that the model sees, in its pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CropBox {
+    pub x: u32,
+    pub y: u32,
+    pub side: u32,
+}
+
+/// A photo ready for the model, and where its crop lies in the upright photo.
+#[derive(Debug, Clone)]
+pub struct Preprocessed {
+    /// `[3, 224, 224]`, channel-major, normalised.
+    pub pixels: Vec<f32>,
+    pub width: u32,
+    pub height: u32,
+    pub crop: CropBox,
+}
+
+/// Decodes a photo, applies its EXIF orientation and flattens it to RGB (alpha over white).
+pub fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    if reader.format().is_none() {
+        return Err(DecodeError::UnknownFormat);
+    }
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(ALLOC_BUDGET);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > PIXEL_BUDGET {
+        return Err(DecodeError::TooLarge {
+            width,
+            height,
+            budget: PIXEL_BUDGET / 1_000_000,
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(DecodeError::NoPixels);
+    }
+    // A broken orientation tag is not worth losing the photo over: keep it as stored.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
+    Ok(flatten_to_rgb(image))
+}
+
+fn corrupt(e: image::ImageError) -> DecodeError {
+    match e {
+        image::ImageError::Unsupported(_) => DecodeError::UnknownFormat,
+        image::ImageError::Limits(_) => DecodeError::TooLarge {
+            width: 0,
+            height: 0,
+            budget: PIXEL_BUDGET / 1_000_000,
+        },
+        other => DecodeError::Corrupt(other.to_string()),
+    }
+}
+
+/// RGB with transparent pixels composited over white, the way a page shows them.
+fn flatten_to_rgb(image: DynamicImage) -> RgbImage {
+    if !image.color().has_alpha() {
+        return image.to_rgb8();
+    }
+    let rgba = image.to_rgba8();
+    let mut rgb = RgbImage::new(rgba.width(), rgba.height());
+    for (out, px) in rgb.pixels_mut().zip(rgba.pixels()) {
+        let alpha = u32::from(px[3]);
+        for c in 0..3 {
+            out[c] = ((u32::from(px[c]) * alpha + 255 * (255 - alpha) + 127) / 255) as u8;
+        }
+    }
+    rgb
+}
+
+/// The centred square that "shorter side to 256, crop 224" keeps.
+pub fn centre_crop_box(width: u32, height: u32) -> CropBox {
+    let shorter = width.min(height);
+    let side = ((f64::from(shorter) * CROP_FRACTION).round() as u32).clamp(1, shorter);
+    CropBox {
+        x: (width - side) / 2,
+        y: (height - side) / 2,
+        side,
+    }
+}
+
+/// The crop the model sees, resized to 224x224 with an antialiasing bilinear filter.
+pub fn model_view(image: &RgbImage) -> (RgbImage, CropBox) {
+    let crop = centre_crop_box(image.width(), image.height());
+    let square = image::imageops::crop_imm(image, crop.x, crop.y, crop.side, crop.side).to_image();
+    let size = INPUT_SIZE as u32;
+    let view = if crop.side == size {
+        square
+    } else {
+        image::imageops::resize(&square, size, size, FilterType::Triangle)
+    };
+    (view, crop)
+}
+
+/// `[3, h, w]` channel-major floats in the model's [-1, 1] range.
+pub fn normalise(image: &RgbImage) -> Vec<f32> {
+    let plane = (image.width() * image.height()) as usize;
+    let mut out = vec![0.0; 3 * plane];
+    for (i, px) in image.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * plane + i] = (f32::from(px[c]) / 255.0 - MEAN) / STD;
+        }
+    }
+    out
+}
+
+/// Bytes of a photo to the model's input.
+pub fn preprocess(bytes: &[u8]) -> Result<Preprocessed, DecodeError> {
+    let image = decode(bytes)?;
+    let (view, crop) = model_view(&image);
+    Ok(Preprocessed {
+        pixels: normalise(&view),
+        width: image.width(),
+        height: image.height(),
+        crop,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageFormat, Luma, LumaA, Rgb, Rgba};
+
+    fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        image
+            .write_to(&mut Cursor::new(&mut bytes), format)
+            .expect("encode");
+        bytes
+    }
+
+    /// Inserts an EXIF APP1 segment holding only an Orientation tag right after the JPEG's SOI.
+    fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+        let mut tiff = Vec::new();
+        tiff.extend_from_slice(b"II*\0");
+        tiff.extend_from_slice(&8u32.to_le_bytes()); // first IFD right after the header
+        tiff.extend_from_slice(&1u16.to_le_bytes()); // one entry
+        tiff.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
+        tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+        tiff.extend_from_slice(&1u32.to_le_bytes()); // count
+        tiff.extend_from_slice(&orientation.to_le_bytes());
+        tiff.extend_from_slice(&[0, 0]);
+        tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    fn red_left_blue_right(width: u32, height: u32) -> RgbImage {
+        RgbImage::from_fn(width, height, |x, _| {
+            if x < width / 2 {
+                Rgb([255, 0, 0])
+            } else {
+                Rgb([0, 0, 255])
+            }
+        })
+    }
+
+    #[test]
+    fn exif_rotation_is_applied_so_the_photo_is_upright() {
+        let jpeg = encode(
+            DynamicImage::ImageRgb8(red_left_blue_right(64, 32)),
+            ImageFormat::Jpeg,
+        );
+        // 6 = "rotate 90 clockwise to display": left (red) ends on top.
+        let upright = decode(&with_exif_orientation(&jpeg, 6)).expect("decode");
+        assert_eq!(upright.dimensions(), (32, 64));
+        let top = upright.get_pixel(16, 8);
+        let bottom = upright.get_pixel(16, 56);
+        assert!(
+            top[0] > 200 && top[2] < 60,
+            "top should be red, got {top:?}"
+        );
+        assert!(
+            bottom[2] > 200 && bottom[0] < 60,
+            "bottom should be blue, got {bottom:?}"
+        );
+        // Without the tag the same pixels stay landscape.
+        assert_eq!(decode(&jpeg).expect("decode").dimensions(), (64, 32));
+    }
+
+    #[test]
+    fn grayscale_becomes_three_equal_channels() {
+        let gray = image::GrayImage::from_fn(50, 40, |x, _| Luma([(x * 5) as u8]));
+        let rgb =
+            decode(&encode(DynamicImage::ImageLuma8(gray), ImageFormat::Png)).expect("decode");
+        let px = rgb.get_pixel(10, 10);
+        assert_eq!((px[0], px[1], px[2]), (50, 50, 50));
+    }
+
+    #[test]
+    fn sixteen_bit_png_is_scaled_to_eight_bits() {
+        let deep = image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(
+            8,
+            8,
+            image::Rgb([65535u16, 32896, 0]),
+        );
+        let rgb =
+            decode(&encode(DynamicImage::ImageRgb16(deep), ImageFormat::Png)).expect("decode");
+        assert_eq!(rgb.get_pixel(3, 3).0, [255, 128, 0]);
+    }
+
+    #[test]
+    fn transparent_pixels_are_composited_over_white() {
+        let rgba = image::RgbaImage::from_fn(20, 20, |x, _| {
+            if x < 10 {
+                Rgba([0, 0, 0, 0])
+            } else {
+                Rgba([0, 0, 0, 255])
+            }
+        });
+        let rgb =
+            decode(&encode(DynamicImage::ImageRgba8(rgba), ImageFormat::Png)).expect("decode");
+        assert_eq!(rgb.get_pixel(2, 5).0, [255, 255, 255]);
+        assert_eq!(rgb.get_pixel(15, 5).0, [0, 0, 0]);
+        let half = image::GrayAlphaImage::from_pixel(4, 4, LumaA([0, 128]));
+        let rgb =
+            decode(&encode(DynamicImage::ImageLumaA8(half), ImageFormat::Png)).expect("decode");
+        assert_eq!(rgb.get_pixel(1, 1).0, [127, 127, 127]);
+    }
+
+    #[test]
+    fn centre_crop_keeps_the_middle_square_of_the_shorter_side() {
+        assert_eq!(
+            centre_crop_box(400, 200),
+            CropBox {
+                x: 112,
+                y: 12,
+                side: 175
+            }
+        );
+        assert_eq!(
+            centre_crop_box(256, 256),
+            CropBox {
+                x: 16,
+                y: 16,
+                side: 224
+            }
+        );
+        assert_eq!(
+            centre_crop_box(1, 1),
+            CropBox {
+                x: 0,
+                y: 0,
+                side: 1
+            }
+        );
+        // A wide photo with red margins: the model never sees the red.
+        let image = RgbImage::from_fn(400, 200, |x, _| {
+            if x < 100 || x >= 300 {
+                Rgb([255, 0, 0])
+            } else {
+                Rgb([0, 255, 0])
+            }
+        });
+        let (view, crop) = model_view(&image);
+        assert_eq!(view.dimensions(), (224, 224));
+        assert!(crop.x >= 100 && crop.x + crop.side <= 300);
+        assert!(view.pixels().all(|p| p[0] == 0 && p[1] == 255));
+    }
+
+    #[test]
+    fn normalisation_maps_0_255_to_about_minus_one_one() {
+        let image = RgbImage::from_fn(2, 1, |x, _| {
+            if x == 0 {
+                Rgb([0, 0, 0])
+            } else {
+                Rgb([255, 255, 255])
+            }
+        });
+        let v = normalise(&image);
+        assert_eq!(v.len(), 6);
+        assert!((v[0] + 0.992).abs() < 0.01, "{}", v[0]);
+        assert!((v[1] - 1.0).abs() < 0.01, "{}", v[1]);
+        // channel-major: the second channel starts after the first plane
+        assert_eq!(v[2], v[0]);
+    }
+
+    #[test]
+    fn tiny_photo_is_upscaled_to_the_model_input() {
+        let one = RgbImage::from_pixel(1, 1, Rgb([10, 20, 30]));
+        let p = preprocess(&encode(DynamicImage::ImageRgb8(one), ImageFormat::Png))
+            .expect("preprocess");
+        assert_eq!(p.pixels.len(), 3 * 224 * 224);
+        assert_eq!((p.width, p.height), (1, 1));
+    }
+
+    #[test]
+    fn bad_bytes_get_a_specific_error() {
+        assert_eq!(decode(&[]), Err(DecodeError::Empty));
+        assert_eq!(
+            decode(b"hello, this is a text file"),
+            Err(DecodeError::UnknownFormat)
+        );
+        let png = encode(
+            DynamicImage::ImageRgb8(red_left_blue_right(64, 64)),
+            ImageFormat::Png,
+        );
+        assert!(matches!(
+            decode(&png[..png.len() / 2]),
+            Err(DecodeError::Corrupt(_))
+        ));
+    }
+
+    /// CRC-32 (IEEE) as PNG chunks use it.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn huge_dimensions_are_refused_before_decoding() {
+        // A valid PNG header claiming 20000x20000 (1.6 GB as RGBA), with no pixel data behind it.
+        let mut png = encode(
+            DynamicImage::ImageRgb8(RgbImage::new(1, 1)),
+            ImageFormat::Png,
+        );
+        png[16..20].copy_from_slice(&20000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&20000u32.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(
+            decode(&png),
+            Err(DecodeError::TooLarge {
+                width: 20000,
+                height: 20000,
+                budget: 100
+            })
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Loads Glimpse's weight file (f16 safetensors written by `scripts/convert_weights.py`) into an
+//! [`EfficientNetLite0`]. Every tensor is checked against the shape the architecture expects, so a
+//! wrong, truncated or tampered file is refused with a message instead of producing nonsense.
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::prelude::*;
+use safetensors::{Dtype, SafeTensors};
+
+use super::model::{ConvUnit, EfficientNetLite0, EfficientNetLite0Config};
+
+/// The weight file the site ships, relative to the page.
+pub const WEIGHTS_FILE: &str = "efficientnet-lite0.f16.safetensors";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("the weight file is not a valid safetensors file: {0}")]
+    Format(String),
+    #[error("the weight file has no tensor named `{0}`")]
+    Missing(String),
+    #[error("tensor `{name}` has shape {found:?}, the model expects {expected:?}")]
+    Shape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("tensor `{name}` is stored as {found}, expected f16 or f32")]
+    DType { name: String, found: String },
+    #[error("tensor `{0}` holds a value that is not a finite number")]
+    NotFinite(String),
+}
+
+/// Reads tensors out of a safetensors buffer, widening f16 to f32.
+struct WeightFile<'a> {
+    tensors: SafeTensors<'a>,
+    device: &'a Device,
+}
+
+impl WeightFile<'_> {
+    fn floats(&self, name: &str, expected: &[usize]) -> Result<TensorData, WeightsError> {
+        let view = self
+            .tensors
+            .tensor(name)
+            .map_err(|_| WeightsError::Missing(name.to_string()))?;
+        if view.shape() != expected {
+            return Err(WeightsError::Shape {
+                name: name.to_string(),
+                expected: expected.to_vec(),
+                found: view.shape().to_vec(),
+            });
+        }
+        let values: Vec<f32> = match view.dtype() {
+            Dtype::F16 => view
+                .data()
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            other => {
+                return Err(WeightsError::DType {
+                    name: name.to_string(),
+                    found: format!("{other:?}"),
+                });
+            }
+        };
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(WeightsError::NotFinite(name.to_string()));
+        }
+        Ok(TensorData::new(values, expected.to_vec()))
+    }
+
+    fn tensor<const D: usize>(
+        &self,
+        name: &str,
+        expected: [usize; D],
+    ) -> Result<Tensor<D>, WeightsError> {
+        Ok(Tensor::from_data(
+            self.floats(name, &expected)?,
+            self.device,
+        ))
+    }
+
+    fn conv(&self, prefix: &str, unit: &mut ConvUnit) -> Result<(), WeightsError> {
+        let weight_shape: [usize; 4] = unit.conv.weight.lazy_shape().dims();
+        unit.conv.weight =
+            Param::from_tensor(self.tensor(&format!("{prefix}.weight"), weight_shape)?);
+        let bias = self.tensor(&format!("{prefix}.bias"), [weight_shape[0]])?;
+        unit.conv.bias = Some(Param::from_tensor(bias));
+        Ok(())
+    }
+
+    fn linear(&self, prefix: &str, linear: &mut Linear) -> Result<(), WeightsError> {
+        let shape: [usize; 2] = linear.weight.lazy_shape().dims();
+        linear.weight = Param::from_tensor(self.tensor(&format!("{prefix}.weight"), shape)?);
+        linear.bias = Some(Param::from_tensor(
+            self.tensor(&format!("{prefix}.bias"), [shape[1]])?,
+        ));
+        Ok(())
+    }
+}
+
+/// Builds the ImageNet model from the bytes of the shipped weight file.
+pub fn load_imagenet(bytes: &[u8], device: &Device) -> Result<EfficientNetLite0, WeightsError> {
+    let tensors =
+        SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
+    let file = WeightFile { tensors, device };
+    let mut model = EfficientNetLite0Config::new().init(device);
+    file.conv("stem", &mut model.stem)?;
+    for (i, block) in model.blocks.iter_mut().enumerate() {
+        if let Some(expand) = block.expand.as_mut() {
+            file.conv(&format!("blocks.{i}.expand"), expand)?;
+        }
+        file.conv(&format!("blocks.{i}.depthwise"), &mut block.depthwise)?;
+        file.conv(&format!("blocks.{i}.project"), &mut block.project)?;
+    }
+    file.conv("head_conv", &mut model.head_conv)?;
+    file.linear("classifier", &mut model.classifier)?;
+    Ok(model)
+}

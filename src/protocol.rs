@@ -1,0 +1,129 @@
+//! Messages between the page and the engine's Web Worker. Only bytes, numbers and strings cross;
+//! errors stay typed until the page turns them into text.
+//!
+//! The page sends `Init` once and waits for `Ready` (or `InitFailed`) before sending photos;
+//! weight loading streams `LoadProgress`. Each `Classify` gets exactly one `Classified` with the
+//! same `id`, so one broken photo never holds up another.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ml::preprocess::{CropBox, DecodeError};
+
+/// Which compute backend the person asked for (`?backend=` in the page URL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendChoice {
+    /// WebGPU when an adapter exists, else the CPU.
+    Auto,
+    Cpu,
+    WebGpu,
+}
+
+impl BackendChoice {
+    /// Parses the `backend` query parameter; anything unknown means `Auto`.
+    pub fn from_query(value: Option<&str>) -> Self {
+        match value.map(str::to_ascii_lowercase).as_deref() {
+            Some("cpu") => Self::Cpu,
+            Some("webgpu") | Some("gpu") => Self::WebGpu,
+            _ => Self::Auto,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendKind {
+    WebGpu,
+    Cpu,
+}
+
+/// What the engine runs on, for the status bar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    pub kind: BackendKind,
+    /// Adapter description (vendor / architecture / device) or the CPU backend's name.
+    pub adapter: String,
+    /// A fallback adapter (e.g. SwiftShader) that runs WebGPU on the CPU.
+    pub software: bool,
+    /// Why WebGPU is not used, when the CPU runs instead of it.
+    pub fallback_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Request {
+    Init {
+        backend: BackendChoice,
+        weights_url: String,
+    },
+    Classify {
+        id: u32,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+}
+
+/// One ranked class of a photo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub class_index: u32,
+    pub label: String,
+    pub synonyms: Vec<String>,
+    /// Softmax probability, 0..1.
+    pub confidence: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    /// Most likely first.
+    pub predictions: Vec<Prediction>,
+    /// The upright photo's size and the square the model saw in it.
+    pub width: u32,
+    pub height: u32,
+    pub crop: CropBox,
+    /// Time the engine spent on this photo (decode to ranked classes).
+    pub elapsed_ms: f64,
+}
+
+/// Why a photo has no answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum PhotoError {
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+    #[error("the model could not run on this photo: {0}")]
+    Inference(String),
+    #[error("the model is not loaded yet")]
+    NotReady,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Response {
+    LoadProgress {
+        loaded: u64,
+        total: Option<u64>,
+    },
+    Ready {
+        backend: BackendInfo,
+        load_ms: f64,
+    },
+    InitFailed {
+        message: String,
+    },
+    Classified {
+        id: u32,
+        result: Result<Classification, PhotoError>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_query_parses_case_insensitively() {
+        assert_eq!(BackendChoice::from_query(Some("CPU")), BackendChoice::Cpu);
+        assert_eq!(
+            BackendChoice::from_query(Some("webgpu")),
+            BackendChoice::WebGpu
+        );
+        assert_eq!(BackendChoice::from_query(Some("tpu")), BackendChoice::Auto);
+        assert_eq!(BackendChoice::from_query(None), BackendChoice::Auto);
+    }
+}

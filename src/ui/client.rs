@@ -1,0 +1,257 @@
+//! The page's side of the engine: spawns the worker, feeds it photos and turns its answers into
+//! signals the components read.
+//!
+//! Photos wait in a queue on the page and at most `IN_FLIGHT` are handed to the worker at a time,
+//! so dropping a hundred photos reads a hundred files lazily instead of copying them all into the
+//! worker at once, and every card still fills in the moment its own answer arrives.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::rc::{Rc, Weak};
+
+use gloo_worker::{Spawnable, WorkerBridge};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::protocol::{BackendChoice, BackendInfo, Classification, Request, Response};
+use crate::worker::EngineWorker;
+
+/// Two in flight: one being classified, one being decoded/sent, so the worker never idles.
+const IN_FLIGHT: usize = 2;
+const WORKER_SCRIPT: &str = "./worker_loader.js";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelStatus {
+    Loading { loaded: u64, total: Option<u64> },
+    Ready { backend: BackendInfo, load_ms: f64 },
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardState {
+    Queued,
+    Working,
+    Done(Classification),
+    Failed(String),
+}
+
+/// One dropped photo and what the model said about it.
+#[derive(Debug, Clone)]
+pub struct PhotoCard {
+    pub id: u32,
+    pub name: String,
+    /// Object URL of the original file (the browser applies EXIF orientation when drawing it).
+    pub thumbnail: String,
+    pub state: RwSignal<CardState>,
+}
+
+pub struct EngineClient {
+    bridge: RefCell<Option<WorkerBridge<EngineWorker>>>,
+    pub status: RwSignal<ModelStatus>,
+    pub cards: RwSignal<Vec<PhotoCard>>,
+    waiting: RefCell<VecDeque<(u32, web_sys::File)>>,
+    states: RefCell<HashMap<u32, RwSignal<CardState>>>,
+    in_flight: Cell<usize>,
+    next_id: Cell<u32>,
+}
+
+impl EngineClient {
+    /// Starts the worker and asks it to load the model on the chosen backend.
+    pub fn start(choice: BackendChoice) -> Rc<Self> {
+        let client = Rc::new(Self {
+            bridge: RefCell::new(None),
+            status: RwSignal::new(ModelStatus::Loading {
+                loaded: 0,
+                total: None,
+            }),
+            cards: RwSignal::new(Vec::new()),
+            waiting: RefCell::new(VecDeque::new()),
+            states: RefCell::new(HashMap::new()),
+            in_flight: Cell::new(0),
+            next_id: Cell::new(0),
+        });
+        let weak: Weak<Self> = Rc::downgrade(&client);
+        let bridge = EngineWorker::spawner()
+            .callback(move |response| {
+                if let Some(client) = weak.upgrade() {
+                    client.on_response(response);
+                }
+            })
+            .spawn(WORKER_SCRIPT);
+        bridge.send(Request::Init {
+            backend: choice,
+            weights_url: weights_url(),
+        });
+        *client.bridge.borrow_mut() = Some(bridge);
+        client
+    }
+
+    fn send(&self, request: Request) {
+        if let Some(bridge) = self.bridge.borrow().as_ref() {
+            bridge.send(request);
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        matches!(self.status.get_untracked(), ModelStatus::Ready { .. })
+    }
+
+    fn on_response(self: &Rc<Self>, response: Response) {
+        match response {
+            Response::LoadProgress { loaded, total } => {
+                self.status.set(ModelStatus::Loading { loaded, total })
+            }
+            Response::Ready { backend, load_ms } => {
+                self.status.set(ModelStatus::Ready { backend, load_ms });
+                self.pump();
+            }
+            Response::InitFailed { message } => {
+                self.status.set(ModelStatus::Failed(message.clone()));
+                for (id, _) in self.waiting.borrow_mut().drain(..) {
+                    self.set_state(
+                        id,
+                        CardState::Failed(format!("the model did not load: {message}")),
+                    );
+                }
+            }
+            Response::Classified { id, result } => {
+                self.in_flight.set(self.in_flight.get().saturating_sub(1));
+                self.set_state(
+                    id,
+                    match result {
+                        Ok(classification) => CardState::Done(classification),
+                        Err(error) => CardState::Failed(error.to_string()),
+                    },
+                );
+                self.pump();
+            }
+        }
+    }
+
+    fn set_state(&self, id: u32, state: CardState) {
+        if let Some(signal) = self.states.borrow().get(&id) {
+            signal.set(state);
+        }
+    }
+
+    /// Adds photos as cards (newest first) and queues them for the engine.
+    pub fn add_files(self: &Rc<Self>, files: Vec<web_sys::File>) {
+        if files.is_empty() {
+            return;
+        }
+        let mut new_cards = Vec::with_capacity(files.len());
+        for file in files {
+            let id = self.next_id.get();
+            self.next_id.set(id + 1);
+            let state = RwSignal::new(CardState::Queued);
+            self.states.borrow_mut().insert(id, state);
+            let thumbnail = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
+            new_cards.push(PhotoCard {
+                id,
+                name: file.name(),
+                thumbnail,
+                state,
+            });
+            self.waiting.borrow_mut().push_back((id, file));
+        }
+        self.cards.update(|cards| {
+            new_cards.reverse();
+            new_cards.append(cards);
+            *cards = new_cards;
+        });
+        if matches!(self.status.get_untracked(), ModelStatus::Failed(_)) {
+            let message = "the model did not load, so this photo cannot be classified".to_string();
+            for (id, _) in self.waiting.borrow_mut().drain(..) {
+                self.set_state(id, CardState::Failed(message.clone()));
+            }
+        }
+        self.pump();
+    }
+
+    /// Removes every card and frees the thumbnails.
+    pub fn clear(&self) {
+        for card in self.cards.get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&card.thumbnail);
+        }
+        let waiting: Vec<u32> = self
+            .waiting
+            .borrow_mut()
+            .drain(..)
+            .map(|(id, _)| id)
+            .collect();
+        let mut states = self.states.borrow_mut();
+        states.retain(|id, state| {
+            let in_progress = matches!(state.get_untracked(), CardState::Working);
+            in_progress && !waiting.contains(id)
+        });
+        self.cards.set(Vec::new());
+    }
+
+    /// Hands queued photos to the worker while fewer than `IN_FLIGHT` are there.
+    fn pump(self: &Rc<Self>) {
+        if !self.is_ready() {
+            return;
+        }
+        while self.in_flight.get() < IN_FLIGHT {
+            let Some((id, file)) = self.waiting.borrow_mut().pop_front() else {
+                return;
+            };
+            self.in_flight.set(self.in_flight.get() + 1);
+            self.set_state(id, CardState::Working);
+            let client = Rc::clone(self);
+            wasm_bindgen_futures::spawn_local(async move {
+                match read_file(&file).await {
+                    Ok(bytes) => client.send(Request::Classify { id, bytes }),
+                    Err(message) => {
+                        client
+                            .in_flight
+                            .set(client.in_flight.get().saturating_sub(1));
+                        client.set_state(id, CardState::Failed(message));
+                        client.pump();
+                    }
+                }
+            });
+        }
+    }
+}
+
+async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| "the browser could not read this file".to_string())?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// The weights sit next to the page; an absolute URL because the worker resolves relative URLs
+/// against its own script.
+fn weights_url() -> String {
+    let file = crate::ml::weights::WEIGHTS_FILE;
+    let base = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten());
+    match base.and_then(|base| web_sys::Url::new_with_base(file, &base).ok()) {
+        Some(url) => url.href(),
+        None => file.to_string(),
+    }
+}
+
+/// Files out of a `FileList` (input or drop).
+pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+/// Image files among the items of a paste (screenshots, copied images).
+pub fn pasted_files(event: &web_sys::ClipboardEvent) -> Vec<web_sys::File> {
+    let Some(data) = event.clipboard_data() else {
+        return Vec::new();
+    };
+    let items = data.items();
+    (0..items.length())
+        .filter_map(|i| items.get(i))
+        .filter(|item| item.kind() == "file")
+        .filter_map(|item| item.get_as_file().ok().flatten())
+        .filter_map(|file| file.dyn_into::<web_sys::File>().ok())
+        .collect()
+}

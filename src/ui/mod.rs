@@ -1,0 +1,78 @@
+//! The page: Leptos components that talk to the engine only through `client` (the protocol).
+
+mod client;
+mod drop_zone;
+mod result_card;
+mod status_bar;
+
+use leptos::prelude::*;
+
+use crate::protocol::BackendChoice;
+use client::{EngineClient, pasted_files};
+use drop_zone::DropZone;
+use result_card::ResultCard;
+use status_bar::StatusBar;
+
+/// Called by the app binary.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    let _ = console_log::init_with_level(log::Level::Info);
+    leptos::mount::mount_to_body(App);
+}
+
+fn backend_from_url() -> BackendChoice {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get("backend"));
+    BackendChoice::from_query(query.as_deref())
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let client = StoredValue::new_local(EngineClient::start(backend_from_url()));
+    let status = client.with_value(|c| c.status);
+    let cards = client.with_value(|c| c.cards);
+
+    // Pasting an image anywhere on the page adds it, like dropping it.
+    let paste = window_event_listener(leptos::ev::paste, move |event| {
+        let files = pasted_files(&event);
+        if !files.is_empty() {
+            event.prevent_default();
+            client.with_value(|c| c.add_files(files));
+        }
+    });
+    on_cleanup(move || paste.remove());
+
+    let add_files = move |files| client.with_value(|c| c.add_files(files));
+    let clear = move |_| client.with_value(|c| c.clear());
+
+    view! {
+        <header class="top">
+            <div class="brand">
+                <span class="logo" aria-hidden="true"></span>
+                <h1>"Glimpse"</h1>
+                <p class="tagline">"Private image classification. Your photos never leave this device."</p>
+            </div>
+            <StatusBar status=status />
+        </header>
+        <main>
+            <DropZone on_files=add_files />
+            <Show when=move || !cards.with(Vec::is_empty)>
+                <div class="results-bar">
+                    <h2>{move || format!("{} photo{}", cards.with(Vec::len), if cards.with(Vec::len) == 1 { "" } else { "s" })}</h2>
+                    <button type="button" class="ghost" data-testid="clear-results" on:click=clear>"Clear"</button>
+                </div>
+            </Show>
+            <section class="results" aria-live="polite">
+                <For each=move || cards.get() key=|card| card.id let:card>
+                    <ResultCard card=card />
+                </For>
+            </section>
+        </main>
+        <footer>
+            "EfficientNet-Lite0 (ImageNet-1k) running in your browser with Burn. "
+            "Nothing is uploaded: the page works offline once loaded."
+        </footer>
+    }
+}

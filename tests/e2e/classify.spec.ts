@@ -1,0 +1,62 @@
+import { expect, test } from '@playwright/test';
+import { EXPECTED_TOP1, GlimpsePage, photo } from './glimpse-page';
+
+test.describe('classify photos', () => {
+  test('CPU backend: dropped sample photos get their known top-1 class, a bad file its own error', async ({ page }, testInfo) => {
+    const glimpse = new GlimpsePage(page);
+    await glimpse.open('cpu');
+    await expect(glimpse.status()).toHaveAttribute('data-state', /loading|ready/);
+    await glimpse.waitReady();
+    await expect(glimpse.backend()).toContainText('CPU');
+
+    const notAnImage = { name: 'notes (draft) #1.txt', bytes: Buffer.from('just some text, not a photo'), type: 'text/plain' };
+    await glimpse.drop([...Object.keys(EXPECTED_TOP1).map((name) => photo(name)), notAnImage]);
+
+    for (const [file, label] of Object.entries(EXPECTED_TOP1)) {
+      const ranking = await glimpse.ranking(file);
+      expect(ranking).toHaveLength(5);
+      expect(ranking[0][0], file).toBe(label);
+      const confidences = ranking.map(([, c]) => c);
+      expect(confidences).toEqual([...confidences].sort((a, b) => b - a));
+      expect(confidences[0]).toBeGreaterThan(0.2);
+      expect(confidences[0]).toBeLessThanOrEqual(1);
+      await expect(glimpse.predictions(file).first()).toContainText('%');
+    }
+    const error = glimpse.result(notAnImage.name).getByTestId('error');
+    await expect(error).toContainText('not an image');
+    await expect(glimpse.result(notAnImage.name).getByTestId('prediction')).toHaveCount(0);
+
+    await glimpse.screenshot(testInfo, 'classify-cpu');
+    await page.setViewportSize({ width: 375, height: 800 });
+    await glimpse.screenshot(testInfo, 'classify-cpu-375px');
+    glimpse.expectPrivateAndClean();
+  });
+
+  test('CPU backend: 20 photos picked at once all get answers', async ({ page }) => {
+    const glimpse = new GlimpsePage(page);
+    await glimpse.open('cpu');
+    const names = Object.keys(EXPECTED_TOP1);
+    const files = Array.from({ length: 20 }, (_, i) => photo(names[i % names.length], `copy-${i}-${names[i % names.length]}`));
+    // Picked before the model is ready: they wait in the queue, then all go through.
+    await glimpse.pick(files);
+    await expect(page.getByTestId('result')).toHaveCount(20);
+    for (const file of files) {
+      const ranking = await glimpse.ranking(file.name, 240_000);
+      expect(ranking[0][0], file.name).toBe(EXPECTED_TOP1[file.name.replace(/^copy-\d+-/, '')]);
+    }
+    glimpse.expectPrivateAndClean();
+  });
+
+  test('WebGPU backend (SwiftShader here): a photo gets its known class', async ({ page }, testInfo) => {
+    const glimpse = new GlimpsePage(page);
+    await glimpse.open('webgpu');
+    await glimpse.waitReady();
+    await expect(glimpse.backend()).toContainText('WebGPU');
+    await expect(glimpse.backend()).toContainText('software');
+    await glimpse.drop([photo('flamingo.jpg'), photo('coyote.jpg')]);
+    expect((await glimpse.ranking('flamingo.jpg', 240_000))[0][0]).toBe('flamingo');
+    expect((await glimpse.ranking('coyote.jpg', 240_000))[0][0]).toBe('coyote');
+    await glimpse.screenshot(testInfo, 'classify-webgpu');
+    glimpse.expectPrivateAndClean();
+  });
+});

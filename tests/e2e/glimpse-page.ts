@@ -1,0 +1,115 @@
+import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const PHOTOS = path.join(__dirname, '..', 'fixtures', 'photos');
+
+/** The sample photos and the top-1 ImageNet class EfficientNet-Lite0 gives each. */
+export const EXPECTED_TOP1: Record<string, string> = {
+  'cat.jpg': 'lynx',
+  'bridge.jpg': 'steel arch bridge',
+  'coyote.jpg': 'coyote',
+  'flamingo.jpg': 'flamingo',
+  'torch.jpg': 'torch',
+};
+
+export interface DroppedFile {
+  name: string;
+  bytes: Buffer;
+  type: string;
+}
+
+export function photo(name: string, as = name): DroppedFile {
+  return { name: as, bytes: readFileSync(path.join(PHOTOS, name)), type: 'image/jpeg' };
+}
+
+/** Page object for the Glimpse page, through its data-testid contract only. */
+export class GlimpsePage {
+  readonly foreignRequests: string[] = [];
+  readonly consoleErrors: string[] = [];
+
+  constructor(readonly page: Page) {
+    const origin = (url: string) => new URL(url).origin;
+    page.context().on('request', (request) => {
+      const url = request.url();
+      if (url.startsWith('data:') || url.startsWith('blob:')) return;
+      if (origin(url) !== origin(page.url() === 'about:blank' ? url : page.url())) {
+        this.foreignRequests.push(url);
+      }
+    });
+    page.on('console', (message) => {
+      if (message.type() === 'error') this.consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => this.consoleErrors.push(`page error: ${error.message}`));
+  }
+
+  async open(backend: 'cpu' | 'webgpu' | null) {
+    await this.page.goto(backend ? `./?backend=${backend}` : './');
+  }
+
+  status(): Locator {
+    return this.page.getByTestId('model-status');
+  }
+
+  backend(): Locator {
+    return this.page.getByTestId('backend');
+  }
+
+  async waitReady() {
+    await expect(this.status()).toHaveAttribute('data-state', 'ready', { timeout: 240_000 });
+  }
+
+  /** A real drop: a DataTransfer built in the page, dispatched on the drop zone. */
+  async drop(files: DroppedFile[]) {
+    const payload = files.map((f) => ({ name: f.name, type: f.type, data: f.bytes.toString('base64') }));
+    const transfer = await this.page.evaluateHandle((items) => {
+      const dt = new DataTransfer();
+      for (const item of items) {
+        const raw = atob(item.data);
+        const bytes = new Uint8Array(raw.length);
+        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+        dt.items.add(new File([bytes], item.name, { type: item.type }));
+      }
+      return dt;
+    }, payload);
+    await this.page.getByTestId('drop-zone').dispatchEvent('drop', { dataTransfer: transfer });
+  }
+
+  async pick(files: DroppedFile[]) {
+    await this.page.getByTestId('file-input').setInputFiles(
+      files.map((f) => ({ name: f.name, mimeType: f.type, buffer: f.bytes })),
+    );
+  }
+
+  result(fileName: string): Locator {
+    return this.page.locator(`[data-testid="result"][data-file-name="${fileName}"]`);
+  }
+
+  predictions(fileName: string): Locator {
+    return this.result(fileName).getByTestId('prediction');
+  }
+
+  /** Waits for the card's answer and returns its rows as (label, confidence). */
+  async ranking(fileName: string, timeout = 120_000): Promise<Array<[string, number]>> {
+    await expect(this.predictions(fileName).first()).toBeVisible({ timeout });
+    const rows = this.predictions(fileName);
+    const count = await rows.count();
+    const out: Array<[string, number]> = [];
+    for (let i = 0; i < count; i++) {
+      const row = rows.nth(i);
+      out.push([(await row.getAttribute('data-label')) ?? '', Number(await row.getAttribute('data-confidence'))]);
+    }
+    return out;
+  }
+
+  async screenshot(testInfo: TestInfo, name: string) {
+    const file = path.join(__dirname, 'artifacts', `${name}.png`);
+    await this.page.screenshot({ path: file, fullPage: true });
+    await testInfo.attach(name, { path: file, contentType: 'image/png' });
+  }
+
+  expectPrivateAndClean() {
+    expect(this.foreignRequests, 'requests to other origins').toEqual([]);
+    expect(this.consoleErrors, 'errors logged by the page').toEqual([]);
+  }
+}
