@@ -72,7 +72,11 @@ impl EngineClient {
             next_id: Cell::new(0),
         });
         let weak: Weak<Self> = Rc::downgrade(&client);
+        // `with_loader`: start Trunk's loader script itself rather than a blob: shim, so the worker
+        // has a real URL (relative imports resolve, and a CSP needs no blob: workers).
         let bridge = EngineWorker::spawner()
+            .with_loader(true)
+            .as_module(false)
             .callback(move |response| {
                 if let Some(client) = weak.upgrade() {
                     client.on_response(response);

@@ -39,12 +39,18 @@ pub fn ResultCard(card: PhotoCard) -> impl IntoView {
         CardState::Done(_) => "done",
         CardState::Failed(_) => "error",
     };
+    let (thumbnail, alt) = (card.thumbnail.clone(), card.name.clone());
+    let elapsed_ms = move || match state.get() {
+        CardState::Done(result) => Some(format!("{:.1}", result.elapsed_ms)),
+        _ => None,
+    };
     view! {
-        <article class="result" data-testid="result" data-file-name=card.name.clone() data-state=status>
+        <article class="result" data-testid="result" data-file-name=card.name.clone() data-state=status
+            data-elapsed-ms=elapsed_ms>
             <div class="thumb">
                 <Show when=move || !broken_thumbnail.get()
                     fallback=|| view! { <div class="no-thumb" aria-hidden="true">"?"</div> }>
-                    <img src=card.thumbnail.clone() alt=card.name.clone() loading="lazy"
+                    <img src=thumbnail.clone() alt=alt.clone() loading="lazy"
                         on:error=move |_| broken_thumbnail.set(true) />
                 </Show>
             </div>
