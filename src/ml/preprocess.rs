@@ -309,7 +309,7 @@ mod tests {
         );
         // A wide photo with red margins: the model never sees the red.
         let image = RgbImage::from_fn(400, 200, |x, _| {
-            if x < 100 || x >= 300 {
+            if !(100..300).contains(&x) {
                 Rgb([255, 0, 0])
             } else {
                 Rgb([0, 255, 0])
