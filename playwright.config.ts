@@ -5,7 +5,7 @@ import { defineConfig } from '@playwright/test';
 const PORT = Number(process.env.GLIMPSE_E2E_PORT ?? 8090);
 
 export default defineConfig({
-  testDir: 'tests/e2e',
+  testDir: process.env.E2E_DIR ?? 'tests/e2e',
   outputDir: 'tests/e2e/artifacts/results',
   timeout: 300_000,
   expect: { timeout: 120_000 },

@@ -1,6 +1,7 @@
 // Measures, in headless Chromium on the built site (dist/), for each backend:
 //  - time to first prediction from navigation, cold cache (fresh browser profile) and warm cache;
-//  - per-photo engine latency (decode -> ranked classes), median and p90 of 20 photos.
+//  - per-photo engine latency (decode -> ranked classes), median and p90 of 20 photos;
+//  - time to compute a saliency overlay (Grad-CAM median of the 20, one SmoothGrad).
 // Usage: node bench/first_light.mjs  (after `trunk build --release`); prints a table and JSON.
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
@@ -47,9 +48,18 @@ async function latency(context, backend, count) {
   await page.locator('[data-testid="result"][data-state="done"]').nth(count - 1).waitFor({ timeout: 900_000 });
   const wall = Date.now() - t0;
   const elapsed = await page.locator('[data-testid="result"]').evaluateAll((els) => els.map((e) => Number(e.dataset.elapsedMs)));
+  // Grad-CAM of each photo's top class follows its answer.
+  await page.locator('[data-testid="saliency"][data-elapsed-ms]').nth(count - 1).waitFor({ timeout: 900_000 });
+  const gradCam = await page.locator('[data-testid="saliency"]').evaluateAll((els) => els.map((e) => Number(e.dataset.elapsedMs)));
+  // One SmoothGrad overlay.
+  const card = page.locator('[data-testid="result"]').first();
+  await card.getByTestId('saliency-method').selectOption('smoothgrad');
+  await card.locator('[data-testid="saliency"][data-method="smoothgrad"]').waitFor({ timeout: 900_000 });
+  const smoothGradMs = Number(await card.getByTestId('saliency').getAttribute('data-elapsed-ms'));
   const backendText = await page.getByTestId('backend').textContent();
   await page.close();
-  return { median: quantile(elapsed, 0.5), p90: quantile(elapsed, 0.9), throughputMs: wall / count, backendText };
+  return { median: quantile(elapsed, 0.5), p90: quantile(elapsed, 0.9), throughputMs: wall / count, backendText,
+    gradCamMedian: quantile(gradCam, 0.5), smoothGradMs };
 }
 
 const results = {};
@@ -62,7 +72,8 @@ for (const backend of ['cpu', 'webgpu']) {
   await context.close();
   results[backend] = { firstPredictionColdMs: cold.ms, firstPredictionWarmMs: warm.ms, ...lat };
   console.log(`${backend}: first prediction cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms; ` +
-    `per photo median ${lat.median.toFixed(0)} ms, p90 ${lat.p90.toFixed(0)} ms, wall ${lat.throughputMs.toFixed(0)} ms/photo; ${lat.backendText}`);
+    `per photo median ${lat.median.toFixed(0)} ms, p90 ${lat.p90.toFixed(0)} ms, wall ${lat.throughputMs.toFixed(0)} ms/photo; ` +
+    `overlay: Grad-CAM median ${lat.gradCamMedian.toFixed(0)} ms, SmoothGrad ${lat.smoothGradMs.toFixed(0)} ms; ${lat.backendText}`);
 }
 console.log(JSON.stringify(results, null, 2));
 server.kill();

@@ -3,11 +3,13 @@
 //!
 //! The page sends `Init` once and waits for `Ready` (or `InitFailed`) before sending photos;
 //! weight loading streams `LoadProgress`. Each `Classify` gets exactly one `Classified` with the
-//! same `id`, so one broken photo never holds up another.
+//! same `id`, so one broken photo never holds up another, followed by an `Explained` with the
+//! Grad-CAM of its top class; each `Explain` gets one `Explained`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::ml::preprocess::{CropBox, DecodeError};
+pub use crate::ml::saliency::SaliencyMethod;
 
 /// Which compute backend the person asked for (`?backend=` in the page URL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +60,26 @@ pub enum Request {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    /// A saliency map of one class of a photo already classified. The bytes travel again so the
+    /// worker holds no photo it must not lose; it skips decoding when the photo is still cached.
+    Explain {
+        id: u32,
+        class_index: u32,
+        method: SaliencyMethod,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+}
+
+/// A saliency map over the model's crop: `side` x `side` bytes, 255 = most salient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heatmap {
+    pub method: SaliencyMethod,
+    pub class_index: u32,
+    pub side: u32,
+    #[serde(with = "serde_bytes")]
+    pub values: Vec<u8>,
+    pub elapsed_ms: f64,
 }
 
 /// One ranked class of a photo.
@@ -91,6 +113,8 @@ pub enum PhotoError {
     Inference(String),
     #[error("the model is not loaded yet")]
     NotReady,
+    #[error("there is no class number {0}")]
+    NoSuchClass(u32),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +133,12 @@ pub enum Response {
     Classified {
         id: u32,
         result: Result<Classification, PhotoError>,
+    },
+    Explained {
+        id: u32,
+        class_index: u32,
+        method: SaliencyMethod,
+        result: Result<Heatmap, PhotoError>,
     },
 }
 

@@ -1,11 +1,12 @@
 //! Browser-only checks, run by wasm-bindgen-test inside a dedicated Web Worker in headless
 //! Chromium: the engine's worker session starts WebGPU there (SwiftShader here), loads the
-//! weights through fetch with progress, and answers a classify request; the CPU path as well.
+//! weights through fetch with progress, classifies a photo and explains it; the CPU path as well,
+//! and both give the same Grad-CAM.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
 
-use glimpse::protocol::{BackendChoice, BackendKind, Request, Response};
+use glimpse::protocol::{BackendChoice, BackendKind, Heatmap, Request, Response, SaliencyMethod};
 use glimpse::worker::Session;
 use wasm_bindgen_test::*;
 
@@ -25,15 +26,11 @@ async fn start_and_classify(choice: BackendChoice) -> Vec<Response> {
     let responses = RefCell::new(Vec::new());
     let respond = |r: Response| responses.borrow_mut().push(r);
     let mut session = Session::default();
-    session
-        .handle(
-            Request::Init {
-                backend: choice,
-                weights_url: weights_url(),
-            },
-            &respond,
-        )
-        .await;
+    let init = Request::Init {
+        backend: choice,
+        weights_url: weights_url(),
+    };
+    session.handle(init, &respond).await;
     session
         .handle(
             Request::Classify {
@@ -52,14 +49,38 @@ async fn start_and_classify(choice: BackendChoice) -> Vec<Response> {
             &respond,
         )
         .await;
+    // Another class (spoonbill), then the gradient method, of the photo classified above.
+    for (class_index, method) in [
+        (129, SaliencyMethod::GradCam),
+        (130, SaliencyMethod::SmoothGrad),
+    ] {
+        let explain = Request::Explain {
+            id: 7,
+            class_index,
+            method,
+            bytes: FLAMINGO.to_vec(),
+        };
+        session.handle(explain, &respond).await;
+    }
     responses.into_inner()
 }
 
+fn explained(responses: &[Response]) -> Vec<Heatmap> {
+    responses
+        .iter()
+        .filter_map(|r| match r {
+            Response::Explained { result, .. } => Some(result.clone().expect("explained")),
+            _ => None,
+        })
+        .collect()
+}
+
 fn check(responses: &[Response], kind: BackendKind) {
-    assert!(
-        responses.iter().any(|r| matches!(r, Response::LoadProgress { loaded, .. } if *loaded == WEIGHTS.len() as u64)),
-        "progress reaches the full size"
-    );
+    let full = WEIGHTS.len() as u64;
+    let progressed = responses
+        .iter()
+        .any(|r| matches!(r, Response::LoadProgress { loaded, .. } if *loaded == full));
+    assert!(progressed, "progress reaches the full size");
     let ready = responses.iter().find_map(|r| match r {
         Response::Ready { backend, .. } => Some(backend.clone()),
         Response::InitFailed { message } => panic!("init failed: {message}"),
@@ -81,23 +102,61 @@ fn check(responses: &[Response], kind: BackendKind) {
     assert_eq!(flamingo.predictions[0].label, "flamingo");
     assert!(flamingo.predictions[0].confidence > 0.9);
     assert!(answers[1].1.is_err(), "a bad file gets its own error");
+
+    // The top class's Grad-CAM follows the answer, then the two asked for.
+    let maps = explained(responses);
+    assert_eq!(maps.len(), 3);
+    let top = &maps[0];
+    assert_eq!(
+        (top.method, top.class_index, top.side),
+        (SaliencyMethod::GradCam, 130, 224)
+    );
+    for map in &maps {
+        assert_eq!(map.values.len(), 224 * 224);
+        assert_eq!(
+            map.values.iter().copied().max(),
+            Some(255),
+            "{:?} is normalised",
+            map.method
+        );
+        let line = format!(
+            "{kind:?}: {:?} overlay in {:.0} ms",
+            map.method, map.elapsed_ms
+        );
+        web_sys::console::log_1(&line.into());
+    }
+    assert_ne!(
+        maps[1].values, top.values,
+        "another class gives another map"
+    );
+    assert_eq!(maps[2].method, SaliencyMethod::SmoothGrad);
 }
 
 #[wasm_bindgen_test]
-async fn worker_session_runs_on_webgpu() {
-    let responses = start_and_classify(BackendChoice::WebGpu).await;
-    check(&responses, BackendKind::WebGpu);
-    let software = responses
+async fn worker_sessions_on_webgpu_and_cpu_agree() {
+    let gpu = start_and_classify(BackendChoice::WebGpu).await;
+    check(&gpu, BackendKind::WebGpu);
+    let software = gpu
         .iter()
         .any(|r| matches!(r, Response::Ready { backend, .. } if backend.software));
     // Headless Chromium here only has SwiftShader; the page must say so.
     assert!(software, "SwiftShader is reported as a software adapter");
-}
 
-#[wasm_bindgen_test]
-async fn worker_session_runs_on_the_cpu() {
-    check(
-        &start_and_classify(BackendChoice::Cpu).await,
-        BackendKind::Cpu,
+    let cpu = start_and_classify(BackendChoice::Cpu).await;
+    check(&cpu, BackendKind::Cpu);
+
+    // The same Grad-CAM on both devices, within a small tolerance (values are 0..255).
+    let (a, b) = (explained(&gpu).remove(0), explained(&cpu).remove(0));
+    let diffs: Vec<i32> = a
+        .values
+        .iter()
+        .zip(&b.values)
+        .map(|(x, y)| (i32::from(*x) - i32::from(*y)).abs())
+        .collect();
+    let mean = diffs.iter().sum::<i32>() as f64 / diffs.len() as f64;
+    let max = diffs.iter().copied().max().unwrap_or(0);
+    web_sys::console::log_1(
+        &format!("Grad-CAM WebGPU vs CPU: mean |diff| {mean:.3}, max {max} (of 255)").into(),
     );
+    assert!(mean < 1.0 && max <= 8, "mean {mean}, max {max}");
 }

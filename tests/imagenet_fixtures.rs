@@ -31,9 +31,9 @@ fn weights() -> Vec<u8> {
 #[test]
 fn sample_photos_get_their_known_top1_class() {
     let engine = Engine::new(Device::flex(), &weights()).expect("weights load");
-    for (file, label, reference) in EXPECTED {
+    for (id, (file, label, reference)) in (0u32..).zip(EXPECTED) {
         let bytes = std::fs::read(format!("{PHOTOS}/{file}")).expect("photo");
-        let result = futures::executor::block_on(engine.classify(&bytes)).expect("classify");
+        let result = futures::executor::block_on(engine.classify(id, &bytes)).expect("classify");
         let top = &result.predictions[0];
         println!(
             "{file}: {} {:.3} (reference {reference:.2}), then {:?}",

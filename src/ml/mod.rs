@@ -5,4 +5,5 @@ pub mod model;
 pub mod predict;
 pub mod preprocess;
 pub mod readback;
+pub mod saliency;
 pub mod weights;

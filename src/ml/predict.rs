@@ -24,7 +24,18 @@ pub async fn probabilities(
     model: &EfficientNetLite0,
     images: Tensor<4>,
 ) -> Result<Vec<Vec<f32>>, ReadbackError> {
-    let logits = model.forward(images);
+    probabilities_of_features(model, model.features(images)).await
+}
+
+/// Probabilities of every class from already computed features (so Grad-CAM can reuse them).
+///
+/// # Shapes
+/// - `features`: `[batch, 1280, 7, 7]`
+pub async fn probabilities_of_features(
+    model: &EfficientNetLite0,
+    features: Tensor<4>,
+) -> Result<Vec<Vec<f32>>, ReadbackError> {
+    let logits = model.head(EfficientNetLite0::pool(features));
     let [_, classes] = logits.dims();
     let probs = read_floats(softmax(logits, 1)).await?;
     Ok(probs.chunks(classes).map(<[f32]>::to_vec).collect())

@@ -14,7 +14,9 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::protocol::{BackendChoice, BackendInfo, Classification, Request, Response};
+use crate::protocol::{
+    BackendChoice, BackendInfo, Classification, Heatmap, Request, Response, SaliencyMethod,
+};
 use crate::worker::EngineWorker;
 
 /// Two in flight: one being classified, one being decoded/sent, so the worker never idles.
@@ -36,6 +38,35 @@ pub enum CardState {
     Failed(String),
 }
 
+/// Which class and method the card's overlay should explain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverlayChoice {
+    pub class_index: u32,
+    pub method: SaliencyMethod,
+}
+
+/// A card's saliency overlay: what the person asked for, and the maps computed so far (kept so
+/// that switching back to an earlier class or method is instant).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overlay {
+    pub choice: Option<OverlayChoice>,
+    pub maps: Vec<Heatmap>,
+    pub error: Option<String>,
+}
+
+impl Overlay {
+    pub fn current(&self) -> Option<&Heatmap> {
+        let choice = self.choice?;
+        self.maps
+            .iter()
+            .find(|m| m.class_index == choice.class_index && m.method == choice.method)
+    }
+
+    pub fn computing(&self) -> bool {
+        self.choice.is_some() && self.current().is_none() && self.error.is_none()
+    }
+}
+
 /// One dropped photo and what the model said about it.
 #[derive(Debug, Clone)]
 pub struct PhotoCard {
@@ -44,6 +75,7 @@ pub struct PhotoCard {
     /// Object URL of the original file (the browser applies EXIF orientation when drawing it).
     pub thumbnail: String,
     pub state: RwSignal<CardState>,
+    pub overlay: RwSignal<Overlay>,
 }
 
 pub struct EngineClient {
@@ -52,6 +84,9 @@ pub struct EngineClient {
     pub cards: RwSignal<Vec<PhotoCard>>,
     waiting: RefCell<VecDeque<(u32, web_sys::File)>>,
     states: RefCell<HashMap<u32, RwSignal<CardState>>>,
+    overlays: RefCell<HashMap<u32, RwSignal<Overlay>>>,
+    /// Files on screen, kept to explain another class later.
+    files: RefCell<HashMap<u32, web_sys::File>>,
     in_flight: Cell<usize>,
     next_id: Cell<u32>,
 }
@@ -68,6 +103,8 @@ impl EngineClient {
             cards: RwSignal::new(Vec::new()),
             waiting: RefCell::new(VecDeque::new()),
             states: RefCell::new(HashMap::new()),
+            overlays: RefCell::new(HashMap::new()),
+            files: RefCell::new(HashMap::new()),
             in_flight: Cell::new(0),
             next_id: Cell::new(0),
         });
@@ -130,7 +167,79 @@ impl EngineClient {
                 );
                 self.pump();
             }
+            Response::Explained {
+                id,
+                class_index,
+                method,
+                result,
+            } => {
+                self.update_overlay(id, |overlay| match result {
+                    Ok(map) => {
+                        // The first map of a photo is its top class's: show it.
+                        if overlay.choice.is_none() {
+                            overlay.choice = Some(OverlayChoice {
+                                class_index,
+                                method,
+                            });
+                        }
+                        overlay
+                            .maps
+                            .retain(|m| !(m.class_index == class_index && m.method == method));
+                        overlay.maps.push(map);
+                    }
+                    Err(error) => {
+                        if overlay.choice
+                            == Some(OverlayChoice {
+                                class_index,
+                                method,
+                            })
+                        {
+                            overlay.error = Some(error.to_string());
+                        }
+                    }
+                });
+            }
         }
+    }
+
+    fn update_overlay(&self, id: u32, change: impl FnOnce(&mut Overlay)) {
+        if let Some(signal) = self.overlays.borrow().get(&id) {
+            signal.update(change);
+        }
+    }
+
+    /// Shows the saliency of `choice` on card `id`, asking the engine unless it is computed.
+    pub fn explain(self: &Rc<Self>, id: u32, choice: OverlayChoice) {
+        let Some(overlay) = self.overlays.borrow().get(&id).copied() else {
+            return;
+        };
+        let known = overlay.with_untracked(|o| {
+            o.maps
+                .iter()
+                .any(|m| m.class_index == choice.class_index && m.method == choice.method)
+        });
+        overlay.update(|o| {
+            o.choice = Some(choice);
+            o.error = None;
+        });
+        if known {
+            return;
+        }
+        let Some(file) = self.files.borrow().get(&id).cloned() else {
+            return;
+        };
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            match read_file(&file).await {
+                Ok(bytes) => client.send(Request::Explain {
+                    id,
+                    class_index: choice.class_index,
+                    method: choice.method,
+                    bytes,
+                }),
+                Err(message) => client.update_overlay(id, |o| o.error = Some(message)),
+            }
+        });
     }
 
     fn set_state(&self, id: u32, state: CardState) {
@@ -149,13 +258,17 @@ impl EngineClient {
             let id = self.next_id.get();
             self.next_id.set(id + 1);
             let state = RwSignal::new(CardState::Queued);
+            let overlay = RwSignal::new(Overlay::default());
             self.states.borrow_mut().insert(id, state);
+            self.overlays.borrow_mut().insert(id, overlay);
+            self.files.borrow_mut().insert(id, file.clone());
             let thumbnail = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
             new_cards.push(PhotoCard {
                 id,
                 name: file.name(),
                 thumbnail,
                 state,
+                overlay,
             });
             self.waiting.borrow_mut().push_back((id, file));
         }
@@ -178,17 +291,13 @@ impl EngineClient {
         for card in self.cards.get_untracked() {
             let _ = web_sys::Url::revoke_object_url(&card.thumbnail);
         }
-        let waiting: Vec<u32> = self
-            .waiting
+        // Photos already handed to the worker will still be answered: keep their states until then.
+        self.waiting.borrow_mut().clear();
+        self.states
             .borrow_mut()
-            .drain(..)
-            .map(|(id, _)| id)
-            .collect();
-        let mut states = self.states.borrow_mut();
-        states.retain(|id, state| {
-            let in_progress = matches!(state.get_untracked(), CardState::Working);
-            in_progress && !waiting.contains(id)
-        });
+            .retain(|_, state| matches!(state.get_untracked(), CardState::Working));
+        self.overlays.borrow_mut().clear();
+        self.files.borrow_mut().clear();
         self.cards.set(Vec::new());
     }
 

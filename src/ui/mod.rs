@@ -2,6 +2,9 @@
 
 mod client;
 mod drop_zone;
+mod heatmap;
+mod photo_view;
+mod prediction_row;
 mod result_card;
 mod status_bar;
 
@@ -46,6 +49,7 @@ fn App() -> impl IntoView {
 
     let add_files = move |files| client.with_value(|c| c.add_files(files));
     let clear = move |_| client.with_value(|c| c.clear());
+    let explain = move |id, choice| client.with_value(|c| c.explain(id, choice));
 
     view! {
         <header class="top">
@@ -66,7 +70,7 @@ fn App() -> impl IntoView {
             </Show>
             <section class="results" aria-live="polite">
                 <For each=move || cards.get() key=|card| card.id let:card>
-                    <ResultCard card=card />
+                    <ResultCard card=card explain=explain />
                 </For>
             </section>
         </main>

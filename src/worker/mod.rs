@@ -11,7 +11,7 @@ use gloo_worker::{HandlerId, Registrable, Worker, WorkerScope};
 use web_time::Instant;
 
 use crate::engine::Engine;
-use crate::protocol::{BackendChoice, BackendInfo, PhotoError, Request, Response};
+use crate::protocol::{BackendChoice, BackendInfo, PhotoError, Request, Response, SaliencyMethod};
 
 pub struct EngineWorker {
     queue: UnboundedSender<(HandlerId, Request)>,
@@ -83,11 +83,48 @@ impl Session {
                 }
             }
             Request::Classify { id, bytes } => {
+                let Some(engine) = &self.engine else {
+                    respond(Response::Classified {
+                        id,
+                        result: Err(PhotoError::NotReady),
+                    });
+                    return;
+                };
+                let result = engine.classify(id, &bytes).await;
+                let top = result
+                    .as_ref()
+                    .ok()
+                    .and_then(|c| c.predictions.first())
+                    .map(|p| p.class_index);
+                respond(Response::Classified { id, result });
+                // The answer first, then the overlay of its top class.
+                if let Some(class_index) = top {
+                    let method = SaliencyMethod::GradCam;
+                    let result = engine.explain(id, class_index, method, &bytes).await;
+                    respond(Response::Explained {
+                        id,
+                        class_index,
+                        method,
+                        result,
+                    });
+                }
+            }
+            Request::Explain {
+                id,
+                class_index,
+                method,
+                bytes,
+            } => {
                 let result = match &self.engine {
-                    Some(engine) => engine.classify(&bytes).await,
+                    Some(engine) => engine.explain(id, class_index, method, &bytes).await,
                     None => Err(PhotoError::NotReady),
                 };
-                respond(Response::Classified { id, result });
+                respond(Response::Explained {
+                    id,
+                    class_index,
+                    method,
+                    result,
+                });
             }
         }
     }

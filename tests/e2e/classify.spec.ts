@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { EXPECTED_TOP1, GlimpsePage, photo } from './glimpse-page';
+import { EXPECTED_TOP1, GlimpsePage, photo, saliencyStats } from './glimpse-page';
 
 test.describe('classify photos', () => {
   test('CPU backend: dropped sample photos get their known top-1 class, a bad file its own error', async ({ page }, testInfo) => {
@@ -56,6 +56,9 @@ test.describe('classify photos', () => {
     await glimpse.drop([photo('flamingo.jpg'), photo('coyote.jpg')]);
     expect((await glimpse.ranking('flamingo.jpg', 240_000))[0][0]).toBe('flamingo');
     expect((await glimpse.ranking('coyote.jpg', 240_000))[0][0]).toBe('coyote');
+    // The overlay is computed on the same device.
+    await expect(glimpse.result('flamingo.jpg').getByTestId('saliency')).toHaveAttribute('data-method', 'grad-cam');
+    expect((await saliencyStats(glimpse.result('flamingo.jpg'))).variance).toBeGreaterThan(100);
     await glimpse.screenshot(testInfo, 'classify-webgpu');
     glimpse.expectPrivateAndClean();
   });

@@ -113,3 +113,43 @@ export class GlimpsePage {
     expect(this.consoleErrors, 'errors logged by the page').toEqual([]);
   }
 }
+
+export interface CanvasStats {
+  width: number;
+  height: number;
+  variance: number;
+  /** Mean value of each cell of a 16 x 16 grid over the canvas (all channels). */
+  grid: number[];
+}
+
+/**
+ * Pixel statistics of a result's saliency canvas: blank canvases have zero variance. Compare maps
+ * through `gridDistance`, not byte for byte: Chromium may move a canvas between GPU and CPU
+ * backing after a readback, and premultiplied alpha then rounds differently.
+ */
+export async function saliencyStats(result: Locator): Promise<CanvasStats> {
+  return result.getByTestId('saliency').evaluate((canvas: HTMLCanvasElement) => {
+    const { width, height } = canvas;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, width, height).data;
+    const cells = 16;
+    const grid = new Array(cells * cells).fill(0);
+    const counts = new Array(cells * cells).fill(0);
+    let sum = 0;
+    let sumSq = 0;
+    for (let i = 0; i < data.length; i++) {
+      sum += data[i];
+      sumSq += data[i] * data[i];
+      const pixel = i >> 2;
+      const cell = Math.floor(((pixel / width) | 0) * cells / height) * cells + Math.floor((pixel % width) * cells / width);
+      grid[cell] += data[i];
+      counts[cell] += 1;
+    }
+    const mean = sum / data.length;
+    return { width, height, variance: sumSq / data.length - mean * mean, grid: grid.map((g, i) => g / counts[i]) };
+  });
+}
+
+/** Mean absolute difference between two canvases' grids (0..255). */
+export function gridDistance(a: CanvasStats, b: CanvasStats): number {
+  return a.grid.reduce((total, value, i) => total + Math.abs(value - b.grid[i]), 0) / a.grid.length;
+}
