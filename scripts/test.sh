@@ -10,6 +10,8 @@ scripts/setup.sh
 
 step() { printf '\n\033[1;32m== %s ==\033[0m\n' "$*"; }
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+# SmoothGrad (a backward pass through the whole model) on SwiftShader takes a minute or two.
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-900}
 
 step "formatting"
 cargo fmt --all -- --check
@@ -18,7 +20,7 @@ step "native tests (CPU backend)"
 cargo test --all-targets
 
 step "browser tests (wasm-bindgen-test, headless Chromium)"
-cargo test --release --target wasm32-unknown-unknown --test browser
+cargo test --release --target wasm32-unknown-unknown --test browser -- --nocapture
 
 step "site build (trunk build --release)"
 trunk build --release
