@@ -1,5 +1,6 @@
 //! The model and everything that feeds it or reads it: pure Burn and `image`, no browser, no UI.
 
+pub mod augment;
 pub mod labels;
 pub mod metrics;
 pub mod model;
