@@ -1,6 +1,7 @@
 //! The model and everything that feeds it or reads it: pure Burn and `image`, no browser, no UI.
 
 pub mod augment;
+pub mod fine_tune;
 pub mod labels;
 pub mod metrics;
 pub mod model;
