@@ -41,8 +41,8 @@ fn jitter_colour(image: &mut RgbImage, rng: &mut SplitMix64) {
     let brightness = 1.0 + JITTER * (2.0 * rng.unit() - 1.0);
     let contrast = 1.0 + JITTER * (2.0 * rng.unit() - 1.0);
     let saturation = 1.0 + JITTER * (2.0 * rng.unit() - 1.0);
-    let mean = image.pixels().map(|p| luma(p)).sum::<f64>()
-        / f64::from((image.width() * image.height()).max(1));
+    let mean =
+        image.pixels().map(luma).sum::<f64>() / f64::from((image.width() * image.height()).max(1));
     for px in image.pixels_mut() {
         let gray = luma(px);
         for c in 0..3 {

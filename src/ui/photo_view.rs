@@ -32,10 +32,10 @@ pub fn PhotoView(
     // Repaint whenever the map to show changes.
     Effect::new(move |_| {
         let map = overlay.with(|o| o.current().cloned());
-        if let (Some(canvas), Some(map)) = (canvas.get(), map) {
-            if let Err(message) = heatmap::draw(&canvas, &map) {
-                log::warn!("saliency overlay: {message}");
-            }
+        if let (Some(canvas), Some(map)) = (canvas.get(), map)
+            && let Err(message) = heatmap::draw(&canvas, &map)
+        {
+            log::warn!("saliency overlay: {message}");
         }
     });
 

@@ -32,6 +32,15 @@ test.describe('classify photos', () => {
     glimpse.expectPrivateAndClean();
   });
 
+  test('CPU backend: a pasted image is classified', async ({ page }) => {
+    const glimpse = new GlimpsePage(page);
+    await glimpse.open('cpu');
+    await glimpse.waitReady();
+    await glimpse.paste(photo('torch.jpg', 'pasted.jpg'));
+    expect((await glimpse.ranking('pasted.jpg'))[0][0]).toBe('torch');
+    glimpse.expectPrivateAndClean();
+  });
+
   test('CPU backend: 20 photos picked at once all get answers', async ({ page }) => {
     const glimpse = new GlimpsePage(page);
     await glimpse.open('cpu');

@@ -75,6 +75,18 @@ export class GlimpsePage {
     await this.page.getByTestId('drop-zone').dispatchEvent('drop', { dataTransfer: transfer });
   }
 
+  /** A paste of an image (as from a screenshot tool), dispatched on the page. */
+  async paste(file: DroppedFile) {
+    await this.page.evaluate(({ name, type, data }) => {
+      const raw = atob(data);
+      const bytes = new Uint8Array(raw.length);
+      for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], name, { type }));
+      document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    }, { name: file.name, type: file.type, data: file.bytes.toString('base64') });
+  }
+
   async pick(files: DroppedFile[]) {
     await this.page.getByTestId('file-input').setInputFiles(
       files.map((f) => ({ name: f.name, mimeType: f.type, buffer: f.bytes })),
