@@ -109,7 +109,7 @@ fn held_out_accuracy(
             labels: &vy,
         }),
         &HeadTrainingConfig::new(),
-        |_| true,
+        |_| async { true },
     ))
     .expect("train");
     let train_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -245,7 +245,7 @@ fn head_and_last_blocks_fine_tuning_lowers_the_loss_on_textures() {
     let config = FineTuneConfig::new().with_steps(12);
     let tuned = block_on(fine_tune(&model, top, &photos, 3, &config, |_, loss| {
         losses.push(loss);
-        true
+        async { true }
     }))
     .expect("fine-tune");
     let step_ms = started.elapsed().as_secs_f64() * 1000.0 / config.steps as f64;

@@ -3,21 +3,32 @@
 //! with `Device::flex()`, so every path the page takes is tested natively.
 
 mod photo_cache;
+pub mod teach;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use burn::prelude::*;
+use burn::tensor::activation::softmax;
 use web_time::Instant;
 
 use crate::ml::labels::{self, ClassName};
 use crate::ml::model::{EfficientNetLite0, INPUT_SIZE};
-use crate::ml::predict::{probabilities_of_features, top_k};
-use crate::ml::preprocess::{Preprocessed, preprocess};
-use crate::ml::readback::ReadbackError;
-use crate::ml::saliency::{SMOOTHGRAD_SAMPLES, SaliencyMap, SaliencyMethod, grad_cam, smooth_grad};
+use crate::ml::predict::top_k;
+use crate::ml::preprocess::{Preprocessed, decode, preprocess};
+use crate::ml::readback::{ReadbackError, read_floats};
+use crate::ml::saliency::{
+    Classifier, SMOOTHGRAD_SAMPLES, SaliencyMap, SaliencyMethod, grad_cam, smooth_grad,
+};
 use crate::ml::weights::{WeightsError, load_imagenet};
 use crate::protocol::{Classification, Heatmap, PhotoError, Prediction};
 use photo_cache::PhotoCache;
+use teach::{
+    Example, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings, TrainingSummary,
+};
+
+/// A class's name and synonyms.
+type NamedClass = (String, Vec<String>);
 
 /// How many classes each photo's card lists.
 pub const TOP_K: usize = 5;
@@ -27,7 +38,11 @@ pub struct Engine {
     model: EfficientNetLite0,
     labels: Vec<ClassName>,
     photos: PhotoCache,
+    /// Features of the last classified photo under the active model, for its Grad-CAM.
     last_features: RefCell<Option<(u32, Tensor<4>)>>,
+    examples: HashMap<u32, Example>,
+    personal: Option<PersonalModel>,
+    use_personal: bool,
 }
 
 fn inference(e: ReadbackError) -> PhotoError {
@@ -44,6 +59,9 @@ impl Engine {
             labels: labels::imagenet(),
             photos: PhotoCache::default(),
             last_features: RefCell::new(None),
+            examples: HashMap::new(),
+            personal: None,
+            use_personal: false,
         })
     }
 
@@ -60,7 +78,7 @@ impl Engine {
     pub async fn warm_up(&self) -> Result<(), ReadbackError> {
         let blank = Tensor::<4>::zeros([1, 3, INPUT_SIZE, INPUT_SIZE], &self.device);
         let features = self.model.features(blank);
-        probabilities_of_features(&self.model, features.clone()).await?;
+        read_floats(self.model.head(EfficientNetLite0::pool(features.clone()))).await?;
         grad_cam(&self.model, features, 0).await.map(|_| ())
     }
 
@@ -81,25 +99,46 @@ impl Engine {
         Ok(photo)
     }
 
-    /// Decodes a photo and ranks the ImageNet classes for it.
+    /// The classifier photos go through now, and its class names.
+    fn active(&self) -> (Box<dyn ClassifierRef + '_>, Vec<NamedClass>) {
+        match (&self.personal, self.use_personal) {
+            (Some(personal), true) => (
+                Box::new(PersonalClassifier {
+                    base: &self.model,
+                    personal,
+                }),
+                personal
+                    .classes
+                    .iter()
+                    .map(|c| (c.clone(), Vec::new()))
+                    .collect(),
+            ),
+            _ => (
+                Box::new(&self.model),
+                self.labels
+                    .iter()
+                    .map(|c| (c.name.clone(), c.synonyms.clone()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Decodes a photo and ranks the active model's classes for it.
     pub async fn classify(&self, id: u32, bytes: &[u8]) -> Result<Classification, PhotoError> {
         let started = Instant::now();
         let photo = self.photo(id, bytes)?;
-        let features = self.model.features(self.input(&photo));
-        let probs = probabilities_of_features(&self.model, features.clone())
-            .await
-            .map_err(inference)?;
-        let first = probs
-            .first()
-            .ok_or_else(|| PhotoError::Inference("no output".into()))?;
-        let predictions: Vec<Prediction> = top_k(first, TOP_K)
+        let (classifier, names) = self.active();
+        let features = classifier.features_of(self.input(&photo));
+        let logits = classifier.head_of(EfficientNetLite0::pool(features.clone()));
+        let probs = read_floats(softmax(logits, 1)).await.map_err(inference)?;
+        let predictions: Vec<Prediction> = top_k(&probs, TOP_K)
             .into_iter()
             .map(|score| {
-                let class = &self.labels[score.class];
+                let (label, synonyms) = names[score.class].clone();
                 Prediction {
                     class_index: score.class as u32,
-                    label: class.name.clone(),
-                    synonyms: class.synonyms.clone(),
+                    label,
+                    synonyms,
                     confidence: score.confidence,
                 }
             })
@@ -115,15 +154,7 @@ impl Engine {
         })
     }
 
-    /// The photo's last conv features, reusing those of the last classified photo.
-    fn features(&self, id: u32, photo: &Preprocessed) -> Tensor<4> {
-        match self.last_features.borrow().as_ref() {
-            Some((last, features)) if *last == id => features.clone(),
-            _ => self.model.features(self.input(photo)),
-        }
-    }
-
-    /// A saliency map of `class_index` for a photo.
+    /// A saliency map of `class_index` of the active model for a photo.
     pub async fn explain(
         &self,
         id: u32,
@@ -132,21 +163,127 @@ impl Engine {
         bytes: &[u8],
     ) -> Result<Heatmap, PhotoError> {
         let started = Instant::now();
+        let (classifier, names) = self.active();
         let class = class_index as usize;
-        if class >= self.labels.len() {
+        if class >= names.len() {
             return Err(PhotoError::NoSuchClass(class_index));
         }
         let photo = self.photo(id, bytes)?;
         let map = match method {
             SaliencyMethod::GradCam => {
-                grad_cam(&self.model, self.features(id, &photo), class).await
+                let cached = match self.last_features.borrow().as_ref() {
+                    Some((last, features)) if *last == id => Some(features.clone()),
+                    _ => None,
+                };
+                let features = cached.unwrap_or_else(|| classifier.features_of(self.input(&photo)));
+                classifier.grad_cam_of(features, class).await
             }
             SaliencyMethod::SmoothGrad => {
-                smooth_grad(&self.model, self.input(&photo), class, SMOOTHGRAD_SAMPLES).await
+                classifier.smooth_grad_of(self.input(&photo), class).await
             }
         }
         .map_err(inference)?;
         Ok(heatmap(method, class_index, &map, started))
+    }
+
+    /// Decodes and embeds a training photo (clean and augmented views) and keeps it.
+    pub async fn add_example(&mut self, id: u32, bytes: &[u8]) -> Result<(), PhotoError> {
+        let image = decode(bytes)?;
+        let example = teach::make_example(&self.model, &image, u64::from(id), &self.device)
+            .await
+            .map_err(inference)?;
+        self.examples.insert(id, example);
+        Ok(())
+    }
+
+    pub fn remove_example(&mut self, id: u32) {
+        self.examples.remove(&id);
+    }
+
+    /// Trains a personal model on the kept examples and makes it the active model.
+    pub async fn train<F: Future<Output = bool>>(
+        &mut self,
+        classes: Vec<String>,
+        labelled: &[(u32, usize)],
+        settings: &TrainSettings,
+        progress: impl FnMut(TrainProgress) -> F,
+    ) -> Result<TrainingSummary, String> {
+        let (personal, summary) = teach::train(
+            &self.model,
+            &self.device,
+            classes,
+            labelled,
+            &self.examples,
+            settings,
+            progress,
+        )
+        .await?;
+        self.personal = Some(personal);
+        self.use_personal = true;
+        self.last_features.replace(None);
+        Ok(summary)
+    }
+
+    /// Switches between the ImageNet model and the personal one.
+    pub fn use_personal_model(&mut self, personal: bool) -> Result<(), String> {
+        if personal && self.personal.is_none() {
+            return Err("there is no personal model yet: train one first".into());
+        }
+        self.use_personal = personal;
+        self.last_features.replace(None);
+        Ok(())
+    }
+}
+
+/// Object-safe view of a classifier for the engine's dispatch between models.
+trait ClassifierRef {
+    fn features_of(&self, images: Tensor<4>) -> Tensor<4>;
+    fn head_of(&self, pooled: Tensor<2>) -> Tensor<2>;
+    fn grad_cam_of(
+        &self,
+        features: Tensor<4>,
+        class: usize,
+    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>>;
+    fn smooth_grad_of(
+        &self,
+        images: Tensor<4>,
+        class: usize,
+    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>>;
+}
+
+impl<C: Classifier> ClassifierRef for C {
+    fn features_of(&self, images: Tensor<4>) -> Tensor<4> {
+        self.features(images)
+    }
+
+    fn head_of(&self, pooled: Tensor<2>) -> Tensor<2> {
+        self.head(pooled)
+    }
+
+    fn grad_cam_of(
+        &self,
+        features: Tensor<4>,
+        class: usize,
+    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>> {
+        Box::pin(grad_cam(self, features, class))
+    }
+
+    fn smooth_grad_of(
+        &self,
+        images: Tensor<4>,
+        class: usize,
+    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>> {
+        Box::pin(smooth_grad(self, images, class, SMOOTHGRAD_SAMPLES))
+    }
+}
+
+impl Classifier for &EfficientNetLite0 {
+    fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        EfficientNetLite0::features(self, images)
+    }
+
+    fn head(&self, pooled: Tensor<2>) -> Tensor<2> {
+        EfficientNetLite0::head(self, pooled)
     }
 }
 

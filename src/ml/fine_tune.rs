@@ -120,14 +120,14 @@ pub async fn loss_on(
     Ok(f64::from(read_floats(loss).await?[0]))
 }
 
-/// Trains `top` on augmented views of `photos`; `on_step(step, loss)` returns false to stop.
-pub async fn fine_tune(
+/// Trains `top` on augmented views of `photos`; `on_step(step, loss)` resolves to false to stop.
+pub async fn fine_tune<F: Future<Output = bool>>(
     model: &EfficientNetLite0,
     top: TunableTop,
     photos: &[(RgbImage, usize)],
     classes: usize,
     config: &FineTuneConfig,
-    mut on_step: impl FnMut(usize, f64) -> bool,
+    mut on_step: impl FnMut(usize, f64) -> F,
 ) -> Result<TunableTop, ReadbackError> {
     let device = model.head_conv.conv.weight.device();
     let labels: Vec<usize> = photos.iter().map(|(_, l)| *l).collect();
@@ -164,7 +164,7 @@ pub async fn fine_tune(
         let value = f64::from(read_floats(loss.clone().inner()).await?[0]);
         let grads = GradientsParams::from_grads(loss.backward(), &top);
         top = optimizer.step(config.learning_rate, top, grads);
-        if !on_step(step, value) {
+        if !on_step(step, value).await {
             break;
         }
     }

