@@ -8,6 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::engine::teach::{HeldOut, TrainMode, TrainProgress, TrainSettings, TrainingSummary};
+pub use crate::ml::metrics::Evaluation;
+pub use crate::ml::personal_head::EpochReport;
 use crate::ml::preprocess::{CropBox, DecodeError};
 pub use crate::ml::saliency::SaliencyMethod;
 
@@ -68,6 +71,27 @@ pub enum Request {
         method: SaliencyMethod,
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
+    },
+    /// A training photo: the worker embeds it at once and keeps it.
+    AddExample {
+        id: u32,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    RemoveExample {
+        id: u32,
+    },
+    /// Train a personal model on kept examples: `(example id, class index)` pairs.
+    Train {
+        classes: Vec<String>,
+        examples: Vec<(u32, u32)>,
+        settings: TrainSettings,
+    },
+    /// Stop the running training, keeping the best model so far. Handled as soon as it arrives.
+    CancelTraining,
+    /// Classify new photos with the personal model (true) or the ImageNet one.
+    UseModel {
+        personal: bool,
     },
 }
 
@@ -139,6 +163,16 @@ pub enum Response {
         class_index: u32,
         method: SaliencyMethod,
         result: Result<Heatmap, PhotoError>,
+    },
+    ExampleAdded {
+        id: u32,
+        result: Result<(), PhotoError>,
+    },
+    TrainProgress(TrainProgress),
+    Trained(Result<TrainingSummary, String>),
+    ModelChanged {
+        personal: bool,
+        result: Result<(), String>,
     },
 }
 

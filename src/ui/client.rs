@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::teach::state::{ExampleState, Teach, TeachPhoto, TrainingState};
 use crate::protocol::{
     BackendChoice, BackendInfo, Classification, Heatmap, Request, Response, SaliencyMethod,
 };
@@ -79,6 +80,7 @@ pub struct PhotoCard {
 }
 
 pub struct EngineClient {
+    pub teach: Teach,
     bridge: RefCell<Option<WorkerBridge<EngineWorker>>>,
     pub status: RwSignal<ModelStatus>,
     pub cards: RwSignal<Vec<PhotoCard>>,
@@ -95,6 +97,7 @@ impl EngineClient {
     /// Starts the worker and asks it to load the model on the chosen backend.
     pub fn start(choice: BackendChoice) -> Rc<Self> {
         let client = Rc::new(Self {
+            teach: Teach::default(),
             bridge: RefCell::new(None),
             status: RwSignal::new(ModelStatus::Loading {
                 loaded: 0,
@@ -167,6 +170,22 @@ impl EngineClient {
                 );
                 self.pump();
             }
+            Response::ExampleAdded { id, result } => self.teach.set_example_state(
+                id,
+                match result {
+                    Ok(()) => ExampleState::Ready,
+                    Err(error) => ExampleState::Failed(error.to_string()),
+                },
+            ),
+            Response::TrainProgress(progress) => self.teach.on_progress(progress),
+            Response::Trained(result) => self.teach.on_trained(result),
+            Response::ModelChanged { personal, result } => match result {
+                Ok(()) => {
+                    self.teach.use_personal.set(personal);
+                    self.teach.model_error.set(None);
+                }
+                Err(message) => self.teach.model_error.set(Some(message)),
+            },
             Response::Explained {
                 id,
                 class_index,
@@ -284,6 +303,124 @@ impl EngineClient {
             }
         }
         self.pump();
+    }
+
+    fn new_id(&self) -> u32 {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        id
+    }
+
+    /// Adds training photos to a class; the worker embeds each as it arrives.
+    pub fn add_examples(self: &Rc<Self>, class_key: u32, files: Vec<web_sys::File>) {
+        let Some(class) = self.teach.class(class_key) else {
+            return;
+        };
+        for file in files {
+            let id = self.new_id();
+            let state = RwSignal::new(ExampleState::Embedding);
+            self.teach.example_states.borrow_mut().insert(id, state);
+            let thumbnail = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
+            class.photos.update(|p| {
+                p.push(TeachPhoto {
+                    id,
+                    name: file.name(),
+                    thumbnail,
+                    state,
+                })
+            });
+            let client = Rc::clone(self);
+            wasm_bindgen_futures::spawn_local(async move {
+                match read_file(&file).await {
+                    Ok(bytes) => client.send(Request::AddExample { id, bytes }),
+                    Err(message) => client
+                        .teach
+                        .set_example_state(id, ExampleState::Failed(message)),
+                }
+            });
+        }
+    }
+
+    pub fn remove_example(&self, class_key: u32, id: u32) {
+        if let Some(class) = self.teach.class(class_key) {
+            class.photos.update(|p| {
+                if let Some(photo) = p.iter().find(|p| p.id == id) {
+                    let _ = web_sys::Url::revoke_object_url(&photo.thumbnail);
+                }
+                p.retain(|p| p.id != id);
+            });
+        }
+        self.teach.example_states.borrow_mut().remove(&id);
+        self.send(Request::RemoveExample { id });
+    }
+
+    /// Moves a training photo to another class (its embeddings stay valid).
+    pub fn move_example(&self, from: u32, id: u32, to: u32) {
+        let (Some(from), Some(to)) = (self.teach.class(from), self.teach.class(to)) else {
+            return;
+        };
+        let mut moved = None;
+        from.photos.update(|p| {
+            if let Some(i) = p.iter().position(|p| p.id == id) {
+                moved = Some(p.remove(i));
+            }
+        });
+        if let Some(photo) = moved {
+            to.photos.update(|p| p.push(photo));
+        }
+    }
+
+    pub fn remove_class(&self, key: u32) {
+        if let Some(class) = self.teach.class(key) {
+            for photo in class.photos.get_untracked() {
+                self.remove_example(key, photo.id);
+            }
+        }
+        self.teach.classes.update(|c| c.retain(|c| c.key != key));
+    }
+
+    /// Starts training on every ready photo of every class.
+    pub fn train(&self) {
+        if self.teach.is_running() {
+            return;
+        }
+        let classes = self.teach.classes.get_untracked();
+        let names: Vec<String> = classes.iter().map(|c| c.name.get_untracked()).collect();
+        let examples: Vec<(u32, u32)> = classes
+            .iter()
+            .enumerate()
+            .flat_map(|(index, class)| {
+                class
+                    .photos
+                    .get_untracked()
+                    .into_iter()
+                    .filter(|p| p.state.get_untracked() == ExampleState::Ready)
+                    .map(move |p| (p.id, index as u32))
+            })
+            .collect();
+        let settings = self.teach.settings.get_untracked();
+        self.teach.history.set(Vec::new());
+        self.teach
+            .training
+            .set(TrainingState::Running(crate::protocol::TrainProgress {
+                stage: "starting".into(),
+                epoch: 0,
+                epochs: settings.epochs,
+                report: None,
+            }));
+        self.send(Request::Train {
+            classes: names,
+            examples,
+            settings,
+        });
+    }
+
+    pub fn cancel_training(&self) {
+        self.send(Request::CancelTraining);
+    }
+
+    pub fn use_personal_model(&self, personal: bool) {
+        self.send(Request::UseModel { personal });
     }
 
     /// Removes every card and frees the thumbnails.

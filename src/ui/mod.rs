@@ -7,6 +7,7 @@ mod photo_view;
 mod prediction_row;
 mod result_card;
 mod status_bar;
+mod teach;
 
 use leptos::prelude::*;
 
@@ -15,6 +16,7 @@ use client::{EngineClient, pasted_files};
 use drop_zone::DropZone;
 use result_card::ResultCard;
 use status_bar::StatusBar;
+use teach::TeachPanel;
 
 /// Called by the app binary.
 pub fn mount() {
@@ -73,6 +75,7 @@ fn App() -> impl IntoView {
                     <ResultCard card=card explain=explain />
                 </For>
             </section>
+            <TeachPanel client=client />
         </main>
         <footer>
             "EfficientNet-Lite0 (ImageNet-1k) running in your browser with Burn. "

@@ -5,9 +5,13 @@
 mod backend;
 mod fetch;
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use gloo_worker::{HandlerId, Registrable, Worker, WorkerScope};
+use wasm_bindgen::JsCast;
 use web_time::Instant;
 
 use crate::engine::Engine;
@@ -15,6 +19,7 @@ use crate::protocol::{BackendChoice, BackendInfo, PhotoError, Request, Response,
 
 pub struct EngineWorker {
     queue: UnboundedSender<(HandlerId, Request)>,
+    cancel: Rc<Cell<bool>>,
 }
 
 /// Called by the worker binary: answer the page's messages from now on.
@@ -31,13 +36,20 @@ impl Worker for EngineWorker {
 
     fn create(scope: &WorkerScope<Self>) -> Self {
         let (queue, requests) = unbounded();
-        wasm_bindgen_futures::spawn_local(serve(scope.clone(), requests));
-        Self { queue }
+        let session = Session::default();
+        let cancel = session.cancel.clone();
+        wasm_bindgen_futures::spawn_local(serve(scope.clone(), requests, session));
+        Self { queue, cancel }
     }
 
     fn update(&mut self, _scope: &WorkerScope<Self>, _msg: ()) {}
 
     fn received(&mut self, _scope: &WorkerScope<Self>, request: Request, id: HandlerId) {
+        // A cancel must not wait behind the training it cancels.
+        if matches!(request, Request::CancelTraining) {
+            self.cancel.set(true);
+            return;
+        }
         // The receiver lives as long as the worker; a send can only fail while it shuts down.
         let _ = self.queue.unbounded_send((id, request));
     }
@@ -46,8 +58,8 @@ impl Worker for EngineWorker {
 async fn serve(
     scope: WorkerScope<EngineWorker>,
     mut requests: UnboundedReceiver<(HandlerId, Request)>,
+    mut session: Session,
 ) {
-    let mut session = Session::default();
     while let Some((handler, request)) = requests.next().await {
         session
             .handle(request, &|response| scope.respond(handler, response))
@@ -59,6 +71,17 @@ async fn serve(
 #[derive(Default)]
 pub struct Session {
     engine: Option<Engine>,
+    /// Set by a cancel request while training runs.
+    pub cancel: Rc<Cell<bool>>,
+}
+
+/// Lets the worker's event loop run (and a cancel message arrive) between training epochs.
+async fn next_tick() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = global.set_timeout_with_callback(&resolve);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 impl Session {
@@ -108,6 +131,54 @@ impl Session {
                         result,
                     });
                 }
+            }
+            Request::AddExample { id, bytes } => {
+                let result = match self.engine.as_mut() {
+                    Some(engine) => engine.add_example(id, &bytes).await,
+                    None => Err(PhotoError::NotReady),
+                };
+                respond(Response::ExampleAdded { id, result });
+            }
+            Request::RemoveExample { id } => {
+                if let Some(engine) = self.engine.as_mut() {
+                    engine.remove_example(id);
+                }
+            }
+            Request::CancelTraining => self.cancel.set(true),
+            Request::UseModel { personal } => {
+                let result = match self.engine.as_mut() {
+                    Some(engine) => engine.use_personal_model(personal),
+                    None => Err("the model is not loaded yet".into()),
+                };
+                respond(Response::ModelChanged { personal, result });
+            }
+            Request::Train {
+                classes,
+                examples,
+                settings,
+            } => {
+                self.cancel.set(false);
+                let cancel = self.cancel.clone();
+                let labelled: Vec<(u32, usize)> = examples
+                    .iter()
+                    .map(|&(id, class)| (id, class as usize))
+                    .collect();
+                let result = match self.engine.as_mut() {
+                    Some(engine) => {
+                        engine
+                            .train(classes, &labelled, &settings, |progress| {
+                                respond(Response::TrainProgress(progress));
+                                let cancel = cancel.clone();
+                                async move {
+                                    next_tick().await;
+                                    !cancel.get()
+                                }
+                            })
+                            .await
+                    }
+                    None => Err("the model is not loaded yet".into()),
+                };
+                respond(Response::Trained(result));
             }
             Request::Explain {
                 id,

@@ -1,0 +1,82 @@
+//! One class of the person's own: its name, its photos (drop, pick; remove or move each) and how
+//! many it has.
+
+use leptos::prelude::*;
+
+use super::state::{ExampleState, TeachClass};
+use crate::ui::client::files_of;
+
+#[component]
+pub fn ClassBucket(
+    class: TeachClass,
+    #[prop(into)] others: Signal<Vec<(u32, String)>>,
+    on_files: impl Fn(u32, Vec<web_sys::File>) + Copy + Send + Sync + 'static,
+    on_remove_photo: impl Fn(u32, u32) + Copy + Send + Sync + 'static,
+    on_move_photo: impl Fn(u32, u32, u32) + Copy + Send + Sync + 'static,
+    on_remove_class: impl Fn(u32) + Copy + Send + Sync + 'static,
+    #[prop(into)] removable: Signal<bool>,
+) -> impl IntoView {
+    let TeachClass { key, name, photos } = class;
+    let dragging = RwSignal::new(false);
+    let count = move || photos.with(Vec::len);
+    let input_id = format!("class-file-input-{key}");
+    view! {
+        <div class="class" class:dragging=move || dragging.get() data-testid="class" data-class-name=move || name.get()
+            on:dragover=move |e: web_sys::DragEvent| { e.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=move |e: web_sys::DragEvent| {
+                e.prevent_default();
+                dragging.set(false);
+                on_files(key, files_of(e.data_transfer().and_then(|d| d.files())));
+            }>
+            <div class="class-head">
+                <input class="class-name" data-testid="class-name-input" aria-label="Class name"
+                    prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e)) />
+                <span class="class-count" data-testid="class-count" data-value=move || count().to_string()>
+                    {move || format!("{} photo{}", count(), if count() == 1 { "" } else { "s" })}
+                </span>
+                <Show when=move || removable.get()>
+                    <button type="button" class="ghost small" title="Remove this class"
+                        on:click=move |_| on_remove_class(key)>"Remove"</button>
+                </Show>
+            </div>
+            <ul class="class-photos">
+                <For each=move || photos.get() key=|p| p.id let:photo>
+                    {
+                        let id = photo.id;
+                        let state = photo.state;
+                        view! {
+                            <li class="class-photo" data-state=move || match state.get() {
+                                    ExampleState::Embedding => "embedding",
+                                    ExampleState::Ready => "ready",
+                                    ExampleState::Failed(_) => "error",
+                                }
+                                title=move || match state.get() {
+                                    ExampleState::Failed(e) => format!("{}: can't use this file: {e}", photo.name),
+                                    _ => photo.name.clone(),
+                                }>
+                                <img src=photo.thumbnail.clone() alt="" />
+                                <button type="button" class="remove" aria-label="Remove this photo"
+                                    on:click=move |_| on_remove_photo(key, id)>"×"</button>
+                                <select class="move" aria-label="Move to another class" on:change=move |e| {
+                                    if let Ok(to) = event_target_value(&e).parse::<u32>() { on_move_photo(key, id, to) }
+                                }>
+                                    <option value="" selected>"⇄"</option>
+                                    {move || others.get().into_iter().map(|(k, n)| view! { <option value=k.to_string()>{n}</option> }).collect_view()}
+                                </select>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+            <label class="add-photos" for=input_id.clone()>"+ Add photos"</label>
+            <input id=input_id class="visually-hidden" type="file" multiple accept="image/*" data-testid="class-file-input"
+                on:change=move |e| {
+                    let input: web_sys::HtmlInputElement = event_target(&e);
+                    on_files(key, files_of(input.files()));
+                    input.set_value("");
+                } />
+            <span class="drop-note">"or drop photos here"</span>
+        </div>
+    }
+}

@@ -1,0 +1,128 @@
+//! What the Teach panel shows: the person's classes and photos, the training run and the trained
+//! model's report. Plain signals, updated by the engine client from the worker's answers.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use crate::protocol::{EpochReport, TrainProgress, TrainSettings, TrainingSummary};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExampleState {
+    Embedding,
+    Ready,
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct TeachPhoto {
+    pub id: u32,
+    pub name: String,
+    pub thumbnail: String,
+    pub state: RwSignal<ExampleState>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TeachClass {
+    pub key: u32,
+    pub name: RwSignal<String>,
+    pub photos: RwSignal<Vec<TeachPhoto>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainingState {
+    Idle,
+    Running(TrainProgress),
+    Done(Box<TrainingSummary>),
+    Failed(String),
+}
+
+pub struct Teach {
+    pub classes: RwSignal<Vec<TeachClass>>,
+    pub training: RwSignal<TrainingState>,
+    /// Epoch curves of the current stage, for the live chart.
+    pub history: RwSignal<Vec<EpochReport>>,
+    pub settings: RwSignal<TrainSettings>,
+    pub personal_ready: RwSignal<bool>,
+    pub use_personal: RwSignal<bool>,
+    pub model_error: RwSignal<Option<String>>,
+    pub example_states: RefCell<HashMap<u32, RwSignal<ExampleState>>>,
+    next_class: Cell<u32>,
+}
+
+impl Default for Teach {
+    fn default() -> Self {
+        let teach = Self {
+            classes: RwSignal::new(Vec::new()),
+            training: RwSignal::new(TrainingState::Idle),
+            history: RwSignal::new(Vec::new()),
+            settings: RwSignal::new(TrainSettings::default()),
+            personal_ready: RwSignal::new(false),
+            use_personal: RwSignal::new(false),
+            model_error: RwSignal::new(None),
+            example_states: RefCell::new(HashMap::new()),
+            next_class: Cell::new(0),
+        };
+        // Two empty classes to start from, as a person expects of a teachable classifier.
+        teach.add_class();
+        teach.add_class();
+        teach
+    }
+}
+
+impl Teach {
+    pub fn add_class(&self) {
+        let key = self.next_class.get();
+        self.next_class.set(key + 1);
+        let name = RwSignal::new(format!("Class {}", key + 1));
+        self.classes.update(|c| {
+            c.push(TeachClass {
+                key,
+                name,
+                photos: RwSignal::new(Vec::new()),
+            })
+        });
+    }
+
+    pub fn class(&self, key: u32) -> Option<TeachClass> {
+        self.classes
+            .with_untracked(|c| c.iter().find(|c| c.key == key).cloned())
+    }
+
+    pub fn set_example_state(&self, id: u32, state: ExampleState) {
+        if let Some(signal) = self.example_states.borrow().get(&id) {
+            signal.set(state);
+        }
+    }
+
+    pub fn on_progress(&self, progress: TrainProgress) {
+        let stage_changed = self.training.with_untracked(|t| match t {
+            TrainingState::Running(p) => p.stage != progress.stage,
+            _ => true,
+        });
+        if stage_changed {
+            self.history.set(Vec::new());
+        }
+        if let Some(report) = progress.report {
+            self.history.update(|h| h.push(report));
+        }
+        self.training.set(TrainingState::Running(progress));
+    }
+
+    pub fn on_trained(&self, result: Result<TrainingSummary, String>) {
+        match result {
+            Ok(summary) => {
+                self.history.set(summary.history.clone());
+                self.training.set(TrainingState::Done(Box::new(summary)));
+                self.personal_ready.set(true);
+                self.use_personal.set(true);
+            }
+            Err(message) => self.training.set(TrainingState::Failed(message)),
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self.training.get_untracked(), TrainingState::Running(_))
+    }
+}

@@ -1,0 +1,116 @@
+import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GlimpsePage, photo } from './glimpse-page';
+
+const TEXTURES = path.join(__dirname, '..', 'fixtures', 'textures');
+const NAMES = ['brick', 'grass', 'gravel'];
+
+/**
+ * Cuts `count` random square crops from one half of a texture photo inside the page (canvas ->
+ * PNG files) and drops them on `target` (a class bucket or the main drop zone).
+ */
+async function dropCrops(page: Page, target: string, texture: string, half: number, count: number, seed: number, prefix: string) {
+  const data = readFileSync(path.join(TEXTURES, `${texture}.png`)).toString('base64');
+  await page.evaluate(async ({ target, data, half, count, seed, prefix }) => {
+    const image = new Image();
+    image.src = `data:image/png;base64,${data}`;
+    await image.decode();
+    let state = seed;
+    const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const dt = new DataTransfer();
+    for (let i = 0; i < count; i++) {
+      const side = 140 + Math.floor(random() * 80);
+      const x = half * 256 + Math.floor(random() * (256 - side));
+      const y = Math.floor(random() * (512 - side));
+      const canvas = document.createElement('canvas');
+      canvas.width = side;
+      canvas.height = side;
+      canvas.getContext('2d')!.drawImage(image, x, y, side, side, 0, 0, side, side);
+      const blob: Blob = await new Promise((resolve) => canvas.toBlob((b) => resolve(b!), 'image/png'));
+      dt.items.add(new File([blob], `${prefix}-${i}.png`, { type: 'image/png' }));
+    }
+    document.querySelector(target)!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { target, data, half, count, seed, prefix });
+}
+
+async function nameClasses(page: Page, names: string[]) {
+  const classes = page.getByTestId('class');
+  while ((await classes.count()) < names.length) await page.getByTestId('class-add').click();
+  for (let i = 0; i < names.length; i++) await classes.nth(i).getByTestId('class-name-input').fill(names[i]);
+  for (const name of names) await expect(page.locator(`[data-testid="class"][data-class-name="${name}"]`)).toHaveCount(1);
+}
+
+test('teach on CPU: three classes of ten photos, held-out accuracy, personal predictions, back to ImageNet', async ({ page }, testInfo) => {
+  const glimpse = new GlimpsePage(page);
+  await glimpse.open('cpu');
+  await glimpse.waitReady();
+  await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'idle');
+  await expect(page.getByTestId('train')).toBeDisabled();
+  await nameClasses(page, NAMES);
+
+  for (const [i, name] of NAMES.entries()) {
+    await dropCrops(page, `[data-testid="class"][data-class-name="${name}"]`, name, 0, 10, 17 + i, `${name}-train`);
+  }
+  for (const name of NAMES) {
+    await expect(page.locator(`[data-testid="class"][data-class-name="${name}"] [data-testid="class-count"]`)).toHaveAttribute('data-value', '10');
+  }
+  await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(30, { timeout: 120_000 });
+
+  await page.getByTestId('train').click();
+  const progress = page.getByTestId('train-progress');
+  await expect(progress).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
+  expect(Number(await progress.getAttribute('data-epoch'))).toBeGreaterThan(0);
+  const accuracy = Number(await page.getByTestId('metric-accuracy').getAttribute('data-value'));
+  console.log(`held-out accuracy in the page: ${accuracy}`);
+  expect(accuracy).toBeGreaterThanOrEqual(0.9);
+  await expect(page.getByTestId('training-chart')).toBeVisible();
+  // A confusion-matrix cell shows the photos that landed in it.
+  const matrix = page.getByTestId('confusion-matrix');
+  await expect(matrix.getByTestId('confusion-cell')).toHaveCount(9);
+  const diagonal = matrix.locator('[data-testid="confusion-cell"][data-actual="0"][data-predicted="0"]');
+  const count = Number(await diagonal.getAttribute('data-count'));
+  await diagonal.locator('button').click();
+  await expect(page.getByTestId('confusion-photos').locator('img')).toHaveCount(count);
+  await expect(page.getByTestId('model-select')).toHaveValue('personal');
+
+  // Unseen crops from the other half of each texture, classified with the personal classes.
+  for (const [i, name] of NAMES.entries()) {
+    await dropCrops(page, '[data-testid="drop-zone"]', name, 1, 2, 91 + i, `${name}-unseen`);
+  }
+  for (const name of NAMES) {
+    for (let i = 0; i < 2; i++) {
+      const ranking = await glimpse.ranking(`${name}-unseen-${i}.png`);
+      expect(ranking.map(([label]) => label).sort()).toEqual([...NAMES].sort());
+      expect(ranking[0][0], `${name}-unseen-${i}`).toBe(name);
+    }
+  }
+  await expect(glimpse.result('brick-unseen-0.png').getByTestId('saliency')).toHaveAttribute('data-method', 'grad-cam');
+  await glimpse.screenshot(testInfo, 'teach-cpu');
+
+  // Back to the ImageNet model.
+  await page.getByTestId('model-select').selectOption('imagenet');
+  await expect(page.getByTestId('model-select')).toHaveValue('imagenet');
+  await glimpse.drop([photo('flamingo.jpg')]);
+  expect((await glimpse.ranking('flamingo.jpg'))[0][0]).toBe('flamingo');
+  glimpse.expectPrivateAndClean();
+});
+
+test('teach on WebGPU (SwiftShader): a short run with two small classes, and a warning', async ({ page }) => {
+  const glimpse = new GlimpsePage(page);
+  await glimpse.open('webgpu');
+  await glimpse.waitReady();
+  await nameClasses(page, ['brick', 'grass']);
+  await dropCrops(page, '[data-testid="class"][data-class-name="brick"]', 'brick', 0, 4, 5, 'b');
+  await dropCrops(page, '[data-testid="class"][data-class-name="grass"]', 'grass', 0, 4, 6, 'g');
+  await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(8, { timeout: 240_000 });
+  await page.locator('.settings summary').click();
+  await page.getByTestId('train-epochs').fill('10');
+  await page.getByTestId('train-epochs').dispatchEvent('change');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
+  const accuracy = Number(await page.getByTestId('metric-accuracy').getAttribute('data-value'));
+  expect(accuracy).toBeGreaterThanOrEqual(0.75);
+  await expect(page.getByTestId('training-warning').first()).toContainText('only 4 photos');
+  glimpse.expectPrivateAndClean();
+});
