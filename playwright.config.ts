@@ -28,6 +28,9 @@ export default defineConfig({
         '--enable-features=Vulkan',
         '--use-vulkan=swiftshader',
         '--use-angle=swiftshader',
+        // A fake camera (a test pattern) that needs no permission prompt, for webcam capture.
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
       ],
     },
   },

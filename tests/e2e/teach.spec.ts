@@ -114,3 +114,19 @@ test('teach on WebGPU (SwiftShader): a short run with two small classes, and a w
   await expect(page.getByTestId('training-warning').first()).toContainText('only 4 photos');
   glimpse.expectPrivateAndClean();
 });
+
+test('webcam capture adds frames to a class (Chromium fake camera)', async ({ page }) => {
+  const glimpse = new GlimpsePage(page);
+  await glimpse.open('cpu');
+  await glimpse.waitReady();
+  const bucket = page.getByTestId('class').first();
+  await bucket.getByTestId('webcam').click();
+  const preview = bucket.getByTestId('webcam-preview');
+  await expect.poll(() => preview.evaluate((v: HTMLVideoElement) => v.readyState)).toBeGreaterThanOrEqual(2);
+  for (let i = 0; i < 3; i++) {
+    await bucket.getByTestId('webcam-capture').click();
+    await expect(bucket.getByTestId('class-count')).toHaveAttribute('data-value', String(i + 1));
+  }
+  await expect(bucket.locator('.class-photo[data-state="ready"]')).toHaveCount(3, { timeout: 60_000 });
+  glimpse.expectPrivateAndClean();
+});

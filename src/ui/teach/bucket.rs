@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::state::{ExampleState, TeachClass};
+use super::webcam::WebcamCapture;
 use crate::ui::client::files_of;
 
 #[component]
@@ -77,6 +78,7 @@ pub fn ClassBucket(
                     input.set_value("");
                 } />
             <span class="drop-note">"or drop photos here"</span>
+            <WebcamCapture class_key=key on_files=on_files />
         </div>
     }
 }

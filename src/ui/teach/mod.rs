@@ -4,6 +4,7 @@
 mod bucket;
 mod report;
 pub mod state;
+mod webcam;
 
 use leptos::prelude::*;
 
