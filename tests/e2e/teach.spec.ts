@@ -1,45 +1,7 @@
-import { expect, test, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { GlimpsePage, photo } from './glimpse-page';
+import { expect, test } from '@playwright/test';
+import { GlimpsePage, dropCrops, nameClasses, photo } from './glimpse-page';
 
-const TEXTURES = path.join(__dirname, '..', 'fixtures', 'textures');
 const NAMES = ['brick', 'grass', 'gravel'];
-
-/**
- * Cuts `count` random square crops from one half of a texture photo inside the page (canvas ->
- * PNG files) and drops them on `target` (a class bucket or the main drop zone).
- */
-async function dropCrops(page: Page, target: string, texture: string, half: number, count: number, seed: number, prefix: string) {
-  const data = readFileSync(path.join(TEXTURES, `${texture}.png`)).toString('base64');
-  await page.evaluate(async ({ target, data, half, count, seed, prefix }) => {
-    const image = new Image();
-    image.src = `data:image/png;base64,${data}`;
-    await image.decode();
-    let state = seed;
-    const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
-    const dt = new DataTransfer();
-    for (let i = 0; i < count; i++) {
-      const side = 140 + Math.floor(random() * 80);
-      const x = half * 256 + Math.floor(random() * (256 - side));
-      const y = Math.floor(random() * (512 - side));
-      const canvas = document.createElement('canvas');
-      canvas.width = side;
-      canvas.height = side;
-      canvas.getContext('2d')!.drawImage(image, x, y, side, side, 0, 0, side, side);
-      const blob: Blob = await new Promise((resolve) => canvas.toBlob((b) => resolve(b!), 'image/png'));
-      dt.items.add(new File([blob], `${prefix}-${i}.png`, { type: 'image/png' }));
-    }
-    document.querySelector(target)!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, { target, data, half, count, seed, prefix });
-}
-
-async function nameClasses(page: Page, names: string[]) {
-  const classes = page.getByTestId('class');
-  while ((await classes.count()) < names.length) await page.getByTestId('class-add').click();
-  for (let i = 0; i < names.length; i++) await classes.nth(i).getByTestId('class-name-input').fill(names[i]);
-  for (const name of names) await expect(page.locator(`[data-testid="class"][data-class-name="${name}"]`)).toHaveCount(1);
-}
 
 test('teach on CPU: three classes of ten photos, held-out accuracy, personal predictions, back to ImageNet', async ({ page }, testInfo) => {
   const glimpse = new GlimpsePage(page);
