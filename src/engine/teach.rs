@@ -82,6 +82,24 @@ pub struct TrainProgress {
     pub report: Option<EpochReport>,
 }
 
+impl TrainProgress {
+    fn of_epoch(stage: &str, epochs: usize, report: EpochReport) -> Self {
+        Self {
+            stage: stage.to_string(),
+            epoch: report.epoch,
+            epochs,
+            report: Some(report),
+        }
+    }
+}
+
+/// Passes on the person's answer to a progress report, remembering a cancel in `stop`.
+async fn watch(update: impl Future<Output = bool>, stop: &Cell<bool>) -> bool {
+    let go = update.await;
+    stop.set(stop.get() || !go);
+    go
+}
+
 /// Where one held-out photo landed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct HeldOut {
@@ -306,18 +324,10 @@ pub async fn train<F: Future<Output = bool>>(
                 }),
                 &config,
                 |report| {
-                    let update = progress(TrainProgress {
-                        stage: stage.clone(),
-                        epoch: report.epoch,
-                        epochs: config.epochs,
-                        report: Some(report),
-                    });
-                    let stop = &stop;
-                    async move {
-                        let go = update.await;
-                        stop.set(stop.get() || !go);
-                        go
-                    }
+                    watch(
+                        progress(TrainProgress::of_epoch(&stage, config.epochs, report)),
+                        &stop,
+                    )
                 },
             )
             .await
@@ -362,14 +372,7 @@ pub async fn train<F: Future<Output = bool>>(
             },
             None,
             &final_config,
-            |report| {
-                progress(TrainProgress {
-                    stage: stage.clone(),
-                    epoch: report.epoch,
-                    epochs,
-                    report: Some(report),
-                })
-            },
+            |report| progress(TrainProgress::of_epoch(&stage, epochs, report)),
         )
         .await
         .map_err(rd)?;
@@ -416,18 +419,10 @@ pub async fn train<F: Future<Output = bool>>(
             }),
             &config,
             |report| {
-                let update = progress(TrainProgress {
-                    stage: stage.clone(),
-                    epoch: report.epoch,
-                    epochs: config.epochs,
-                    report: Some(report),
-                });
-                let stop = &stop;
-                async move {
-                    let go = update.await;
-                    stop.set(stop.get() || !go);
-                    go
-                }
+                watch(
+                    progress(TrainProgress::of_epoch(&stage, config.epochs, report)),
+                    &stop,
+                )
             },
         )
         .await
@@ -453,18 +448,15 @@ pub async fn train<F: Future<Output = bool>>(
                 k,
                 &fine,
                 |step, _loss| {
-                    let update = progress(TrainProgress {
-                        stage: stage.clone(),
-                        epoch: step,
-                        epochs: steps,
-                        report: None,
-                    });
-                    let stop = &stop;
-                    async move {
-                        let go = update.await;
-                        stop.set(stop.get() || !go);
-                        go
-                    }
+                    watch(
+                        progress(TrainProgress {
+                            stage: stage.clone(),
+                            epoch: step,
+                            epochs: steps,
+                            report: None,
+                        }),
+                        &stop,
+                    )
                 },
             )
             .await
