@@ -8,6 +8,8 @@ pub mod ml;
 pub mod protocol;
 
 #[cfg(target_arch = "wasm32")]
+pub mod store;
+#[cfg(target_arch = "wasm32")]
 pub mod ui;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

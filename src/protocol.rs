@@ -7,8 +7,12 @@
 //! Grad-CAM of its top class; each `Explain` gets one `Explained`.
 
 use serde::{Deserialize, Serialize};
+pub use serde_bytes::ByteBuf;
 
-pub use crate::engine::teach::{HeldOut, TrainMode, TrainProgress, TrainSettings, TrainingSummary};
+pub use crate::engine::bundle::{Project, ProjectPhoto, SavedModel};
+pub use crate::engine::teach::{
+    HeldOut, KeptExample, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
+};
 pub use crate::ml::metrics::Evaluation;
 pub use crate::ml::personal_head::EpochReport;
 use crate::ml::preprocess::{CropBox, DecodeError};
@@ -78,8 +82,28 @@ pub enum Request {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    /// A training photo the page had stored: its kept copy and embeddings, not embedded again.
+    RestoreExample {
+        id: u32,
+        #[serde(with = "serde_bytes")]
+        photo: Vec<u8>,
+        embeddings: Vec<f32>,
+    },
     RemoveExample {
         id: u32,
+    },
+    /// Forget every example and the personal model.
+    Reset,
+    /// A stored or imported personal model, to build (not yet to use).
+    LoadModel(SavedModel),
+    /// Read and check an export file; nothing changes until the page applies it.
+    CheckProject {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// The personal model as a whole network for other tools; `created` is the date to record.
+    ExportNetwork {
+        created: String,
     },
     /// Train a personal model on kept examples: `(example id, class index)` pairs.
     Train {
@@ -139,6 +163,8 @@ pub enum PhotoError {
     NotReady,
     #[error("there is no class number {0}")]
     NoSuchClass(u32),
+    #[error("the stored copy of this photo is damaged: {0}")]
+    Stored(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -166,10 +192,18 @@ pub enum Response {
     },
     ExampleAdded {
         id: u32,
+        result: Result<KeptExample, PhotoError>,
+    },
+    ExampleRestored {
+        id: u32,
         result: Result<(), PhotoError>,
     },
     TrainProgress(TrainProgress),
-    Trained(Result<TrainingSummary, String>),
+    Trained(Result<SavedModel, String>),
+    ModelLoaded(Result<(), String>),
+    /// The checked project and a thumbnail per photo.
+    ProjectChecked(Result<(Project, Vec<ByteBuf>), String>),
+    NetworkExported(Result<ByteBuf, String>),
     ModelChanged {
         personal: bool,
         result: Result<(), String>,

@@ -2,7 +2,10 @@
 //! browser: the worker hands it a `Device` and the weight bytes, the native tests do the same
 //! with `Device::flex()`, so every path the page takes is tested natively.
 
+pub mod bundle;
+pub mod model_file;
 mod photo_cache;
+pub mod standalone;
 pub mod teach;
 
 use std::cell::RefCell;
@@ -23,8 +26,10 @@ use crate::ml::saliency::{
 use crate::ml::weights::{WeightsError, load_imagenet};
 use crate::protocol::{Classification, Heatmap, PhotoError, Prediction};
 use photo_cache::PhotoCache;
+use bundle::{Project, SavedModel};
 use teach::{
-    Example, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings, TrainingSummary,
+    Example, KeptExample, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings,
+    thumbnail_jpeg,
 };
 
 /// A class's name and synonyms.
@@ -186,12 +191,27 @@ impl Engine {
         Ok(heatmap(method, class_index, &map, started))
     }
 
-    /// Decodes and embeds a training photo (clean and augmented views) and keeps it.
-    pub async fn add_example(&mut self, id: u32, bytes: &[u8]) -> Result<(), PhotoError> {
+    /// Decodes and embeds a training photo (clean and augmented views) and keeps it; answers
+    /// with what the page stores of it.
+    pub async fn add_example(&mut self, id: u32, bytes: &[u8]) -> Result<KeptExample, PhotoError> {
         let image = decode(bytes)?;
         let example = teach::make_example(&self.model, &image, u64::from(id), &self.device)
             .await
             .map_err(inference)?;
+        let kept = example.keep();
+        self.examples.insert(id, example);
+        Ok(kept)
+    }
+
+    /// Takes back a stored training photo without embedding it again.
+    pub fn restore_example(
+        &mut self,
+        id: u32,
+        photo: &[u8],
+        embeddings: &[f32],
+    ) -> Result<(), PhotoError> {
+        let image = decode(photo)?;
+        let example = Example::from_kept(image, embeddings).map_err(PhotoError::Stored)?;
         self.examples.insert(id, example);
         Ok(())
     }
@@ -200,14 +220,23 @@ impl Engine {
         self.examples.remove(&id);
     }
 
-    /// Trains a personal model on the kept examples and makes it the active model.
+    /// Forgets every example and the personal model (the page cleared or replaced its work).
+    pub fn reset(&mut self) {
+        self.examples.clear();
+        self.personal = None;
+        self.use_personal = false;
+        self.last_features.replace(None);
+    }
+
+    /// Trains a personal model on the kept examples and makes it the active model; answers with
+    /// it as the page stores it.
     pub async fn train<F: Future<Output = bool>>(
         &mut self,
         classes: Vec<String>,
         labelled: &[(u32, usize)],
         settings: &TrainSettings,
         progress: impl FnMut(TrainProgress) -> F,
-    ) -> Result<TrainingSummary, String> {
+    ) -> Result<SavedModel, String> {
         let (personal, summary) = teach::train(
             &self.model,
             &self.device,
@@ -218,10 +247,68 @@ impl Engine {
             progress,
         )
         .await?;
+        let tensors = model_file::personal_tensors(&personal)
+            .await
+            .map_err(|e| e.to_string())?;
+        let saved = SavedModel {
+            weights: model_file::to_safetensors(&tensors, HashMap::new()),
+            tuned_blocks: personal.top.as_ref().map_or(0, |t| t.blocks.len()),
+            summary,
+        };
         self.personal = Some(personal);
         self.use_personal = true;
         self.last_features.replace(None);
-        Ok(summary)
+        Ok(saved)
+    }
+
+    /// Builds a stored or imported personal model (checking every tensor) without using it yet.
+    pub fn load_model(&mut self, saved: &SavedModel) -> Result<(), String> {
+        self.personal = Some(self.check_model(saved)?);
+        self.use_personal = false;
+        self.last_features.replace(None);
+        Ok(())
+    }
+
+    fn check_model(&self, saved: &SavedModel) -> Result<PersonalModel, String> {
+        model_file::load_personal(
+            &saved.weights,
+            saved.classes(),
+            saved.tuned_blocks,
+            &self.model,
+            &self.device,
+        )
+        .map_err(|e| format!("the model in the file is unusable: {e}"))
+    }
+
+    /// Checks what an export file's checks cannot: that the model fits the network and every
+    /// photo decodes. Answers with the photos' thumbnails; changes nothing.
+    pub fn check_project(&self, project: &Project) -> Result<Vec<Vec<u8>>, String> {
+        if let Some(saved) = &project.model {
+            self.check_model(saved)?;
+        }
+        project
+            .photos
+            .iter()
+            .enumerate()
+            .map(|(i, photo)| {
+                let image = decode(&photo.jpeg)
+                    .map_err(|e| format!("photo {} (\"{}\") is unusable: {e}", i + 1, photo.name))?;
+                Ok(thumbnail_jpeg(&image))
+            })
+            .collect()
+    }
+
+    /// The personal model as a whole network with its config, zipped, for other tools.
+    pub async fn export_network(&self, created: &str) -> Result<Vec<u8>, String> {
+        let personal = self
+            .personal
+            .as_ref()
+            .ok_or("there is no personal model yet: train one first")?;
+        let tensors = model_file::network_tensors(&self.model, personal)
+            .await
+            .map_err(|e| e.to_string())?;
+        let config = standalone::NetworkConfig::new(personal.classes.clone(), created);
+        Ok(standalone::write(&config, &tensors))
     }
 
     /// Switches between the ImageNet model and the personal one.

@@ -21,7 +21,7 @@ use crate::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
 use crate::ml::personal_head::{
     EpochReport, Examples, HeadTrainingConfig, PersonalHead, train_head,
 };
-use crate::ml::preprocess::{model_view, normalise};
+use crate::ml::preprocess::{encode_jpeg, model_view, normalise};
 use crate::ml::readback::{ReadbackError, read_floats};
 use crate::ml::split::{Split, SplitMix64, stratified, stratified_k_fold};
 
@@ -64,12 +64,73 @@ impl Default for TrainSettings {
     }
 }
 
+/// Longest side of the copy of a training photo that is kept (for fine-tuning and storage).
+pub const KEPT_SIDE: u32 = 320;
+/// Longest side of a training photo's thumbnail.
+pub const THUMBNAIL_SIDE: u32 = 128;
+
 /// A training photo, kept small: its clean and augmented embeddings and (for fine-tuning) the
 /// upright photo downscaled.
 pub struct Example {
     pub clean: Vec<f32>,
     pub augmented: Vec<Vec<f32>>,
     pub photo: RgbImage,
+}
+
+/// What the page stores of a training photo so that it need not be embedded again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptExample {
+    /// The upright photo at `KEPT_SIDE`, JPEG.
+    #[serde(with = "serde_bytes")]
+    pub photo: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub thumbnail: Vec<u8>,
+    /// Clean view first, then the augmented views; 1280 floats each.
+    pub embeddings: Vec<f32>,
+}
+
+/// A small JPEG of a photo for showing it in a list.
+pub fn thumbnail_jpeg(image: &RgbImage) -> Vec<u8> {
+    let side = THUMBNAIL_SIDE;
+    encode_jpeg(
+        &image::imageops::thumbnail(image, side.min(image.width()), side.min(image.height())),
+        80,
+    )
+}
+
+impl Example {
+    pub fn keep(&self) -> KeptExample {
+        KeptExample {
+            photo: encode_jpeg(&self.photo, 90),
+            thumbnail: thumbnail_jpeg(&self.photo),
+            embeddings: std::iter::once(&self.clean)
+                .chain(&self.augmented)
+                .flatten()
+                .copied()
+                .collect(),
+        }
+    }
+
+    /// Rebuilds an example from its stored photo and embeddings.
+    pub fn from_kept(photo: RgbImage, embeddings: &[f32]) -> Result<Self, String> {
+        let views = 1 + AUGMENTED_VIEWS;
+        if embeddings.len() != views * FEATURE_CHANNELS {
+            return Err(format!(
+                "{} embedding values stored, expected {}",
+                embeddings.len(),
+                views * FEATURE_CHANNELS
+            ));
+        }
+        if embeddings.iter().any(|v| !v.is_finite()) {
+            return Err("a stored embedding is not a finite number".into());
+        }
+        let mut rows = embeddings.chunks(FEATURE_CHANNELS).map(<[f32]>::to_vec);
+        Ok(Self {
+            clean: rows.next().unwrap_or_default(),
+            augmented: rows.collect(),
+            photo,
+        })
+    }
 }
 
 /// Live progress of a run.
@@ -190,7 +251,8 @@ pub async fn make_example(
     let mut embeddings = embed_views(model, &views, device).await?;
     let clean = embeddings.remove(0);
     // Keep a small copy for on-the-fly augmentation when fine-tuning blocks.
-    let small = image::imageops::thumbnail(image, 320.min(image.width()), 320.min(image.height()));
+    let side = KEPT_SIDE;
+    let small = image::imageops::thumbnail(image, side.min(image.width()), side.min(image.height()));
     Ok(Example {
         clean,
         augmented: embeddings,

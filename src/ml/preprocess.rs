@@ -125,6 +125,15 @@ fn flatten_to_rgb(image: DynamicImage) -> RgbImage {
     rgb
 }
 
+/// JPEG bytes of an image, for keeping small copies of photos.
+pub fn encode_jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(image)
+        .expect("encoding an RGB image into memory cannot fail");
+    out
+}
+
 /// The centred square that "shorter side to 256, crop 224" keeps.
 pub fn centre_crop_box(width: u32, height: u32) -> CropBox {
     let shorter = width.min(height);

@@ -7,7 +7,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 
-use super::model::{ConvUnit, EfficientNetLite0, EfficientNetLite0Config};
+use super::model::{ConvUnit, EfficientNetLite0, EfficientNetLite0Config, IMAGENET_CLASSES};
 
 /// The weight file the site ships, relative to the page.
 pub const WEIGHTS_FILE: &str = "efficientnet-lite0.f16.safetensors";
@@ -31,13 +31,19 @@ pub enum WeightsError {
 }
 
 /// Reads tensors out of a safetensors buffer, widening f16 to f32.
-struct WeightFile<'a> {
+pub(crate) struct WeightFile<'a> {
     tensors: SafeTensors<'a>,
     device: &'a Device,
 }
 
-impl WeightFile<'_> {
-    fn floats(&self, name: &str, expected: &[usize]) -> Result<TensorData, WeightsError> {
+impl<'a> WeightFile<'a> {
+    pub(crate) fn parse(bytes: &'a [u8], device: &'a Device) -> Result<Self, WeightsError> {
+        let tensors =
+            SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
+        Ok(Self { tensors, device })
+    }
+
+    pub(crate) fn floats(&self, name: &str, expected: &[usize]) -> Result<TensorData, WeightsError> {
         let view = self
             .tensors
             .tensor(name)
@@ -84,7 +90,7 @@ impl WeightFile<'_> {
         ))
     }
 
-    fn conv(&self, prefix: &str, unit: &mut ConvUnit) -> Result<(), WeightsError> {
+    pub(crate) fn conv(&self, prefix: &str, unit: &mut ConvUnit) -> Result<(), WeightsError> {
         let weight_shape: [usize; 4] = unit.conv.weight.lazy_shape().dims();
         unit.conv.weight =
             Param::from_tensor(self.tensor(&format!("{prefix}.weight"), weight_shape)?);
@@ -93,7 +99,7 @@ impl WeightFile<'_> {
         Ok(())
     }
 
-    fn linear(&self, prefix: &str, linear: &mut Linear) -> Result<(), WeightsError> {
+    pub(crate) fn linear(&self, prefix: &str, linear: &mut Linear) -> Result<(), WeightsError> {
         let shape: [usize; 2] = linear.weight.lazy_shape().dims();
         linear.weight = Param::from_tensor(self.tensor(&format!("{prefix}.weight"), shape)?);
         linear.bias = Some(Param::from_tensor(
@@ -105,10 +111,20 @@ impl WeightFile<'_> {
 
 /// Builds the ImageNet model from the bytes of the shipped weight file.
 pub fn load_imagenet(bytes: &[u8], device: &Device) -> Result<EfficientNetLite0, WeightsError> {
-    let tensors =
-        SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
-    let file = WeightFile { tensors, device };
-    let mut model = EfficientNetLite0Config::new().init(device);
+    load_network(bytes, IMAGENET_CLASSES, device)
+}
+
+/// Builds a whole network with a `classes`-wide classifier: the ImageNet file, or a personal
+/// model exported for other tools (same tensor names).
+pub fn load_network(
+    bytes: &[u8],
+    classes: usize,
+    device: &Device,
+) -> Result<EfficientNetLite0, WeightsError> {
+    let file = WeightFile::parse(bytes, device)?;
+    let mut model = EfficientNetLite0Config::new()
+        .with_num_classes(classes)
+        .init(device);
     file.conv("stem", &mut model.stem)?;
     for (i, block) in model.blocks.iter_mut().enumerate() {
         if let Some(expand) = block.expand.as_mut() {

@@ -14,9 +14,11 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::keep::Keeper;
 use super::teach::state::{ExampleState, Teach, TeachPhoto, TrainingState};
 use crate::protocol::{
-    BackendChoice, BackendInfo, Classification, Heatmap, Request, Response, SaliencyMethod,
+    BackendChoice, BackendInfo, Classification, Heatmap, KeptExample, Request, Response,
+    SaliencyMethod, SavedModel,
 };
 use crate::worker::EngineWorker;
 
@@ -81,6 +83,12 @@ pub struct PhotoCard {
 
 pub struct EngineClient {
     pub teach: Teach,
+    pub keeper: Keeper,
+    /// What is stored of each training photo, so export needs no storage round trip.
+    pub(super) kept: RefCell<HashMap<u32, KeptExample>>,
+    pub(super) saved_model: RefCell<Option<SavedModel>>,
+    /// The model choice to apply once a restored model has loaded.
+    pub(super) wanted_personal: Cell<bool>,
     bridge: RefCell<Option<WorkerBridge<EngineWorker>>>,
     pub status: RwSignal<ModelStatus>,
     pub cards: RwSignal<Vec<PhotoCard>>,
@@ -90,7 +98,7 @@ pub struct EngineClient {
     /// Files on screen, kept to explain another class later.
     files: RefCell<HashMap<u32, web_sys::File>>,
     in_flight: Cell<usize>,
-    next_id: Cell<u32>,
+    pub(super) next_id: Cell<u32>,
 }
 
 impl EngineClient {
@@ -98,6 +106,10 @@ impl EngineClient {
     pub fn start(choice: BackendChoice) -> Rc<Self> {
         let client = Rc::new(Self {
             teach: Teach::default(),
+            keeper: Keeper::default(),
+            kept: RefCell::new(HashMap::new()),
+            saved_model: RefCell::new(None),
+            wanted_personal: Cell::new(false),
             bridge: RefCell::new(None),
             status: RwSignal::new(ModelStatus::Loading {
                 loaded: 0,
@@ -128,10 +140,11 @@ impl EngineClient {
             weights_url: weights_url(),
         });
         *client.bridge.borrow_mut() = Some(bridge);
+        client.restore_saved();
         client
     }
 
-    fn send(&self, request: Request) {
+    pub(super) fn send(&self, request: Request) {
         if let Some(bridge) = self.bridge.borrow().as_ref() {
             bridge.send(request);
         }
@@ -170,7 +183,16 @@ impl EngineClient {
                 );
                 self.pump();
             }
-            Response::ExampleAdded { id, result } => self.teach.set_example_state(
+            Response::ExampleAdded { id, result } => match result {
+                Ok(kept) => {
+                    self.teach.set_example_state(id, ExampleState::Ready);
+                    self.keep_example(id, kept);
+                }
+                Err(error) => self
+                    .teach
+                    .set_example_state(id, ExampleState::Failed(error.to_string())),
+            },
+            Response::ExampleRestored { id, result } => self.teach.set_example_state(
                 id,
                 match result {
                     Ok(()) => ExampleState::Ready,
@@ -178,14 +200,25 @@ impl EngineClient {
                 },
             ),
             Response::TrainProgress(progress) => self.teach.on_progress(progress),
-            Response::Trained(result) => self.teach.on_trained(result),
+            Response::Trained(result) => {
+                let summary = result.map(|saved| {
+                    let summary = saved.summary.clone();
+                    self.keep_model(saved);
+                    summary
+                });
+                self.teach.on_trained(summary);
+            }
+            Response::ModelLoaded(result) => self.on_model_loaded(result),
             Response::ModelChanged { personal, result } => match result {
                 Ok(()) => {
                     self.teach.use_personal.set(personal);
                     self.teach.model_error.set(None);
+                    self.keep_model_choice(personal);
                 }
                 Err(message) => self.teach.model_error.set(Some(message)),
             },
+            Response::ProjectChecked(result) => self.on_project_checked(result),
+            Response::NetworkExported(result) => self.on_network_exported(result),
             Response::Explained {
                 id,
                 class_index,
@@ -305,7 +338,7 @@ impl EngineClient {
         self.pump();
     }
 
-    fn new_id(&self) -> u32 {
+    pub(super) fn new_id(&self) -> u32 {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         id
@@ -341,7 +374,14 @@ impl EngineClient {
         }
     }
 
+    /// Removes a training photo, from storage too.
     pub fn remove_example(&self, class_key: u32, id: u32) {
+        self.forget_example(class_key, id);
+        self.keeper
+            .write(move |store| async move { store.delete_photo(id).await });
+    }
+
+    fn forget_example(&self, class_key: u32, id: u32) {
         if let Some(class) = self.teach.class(class_key) {
             class.photos.update(|p| {
                 if let Some(photo) = p.iter().find(|p| p.id == id) {
@@ -351,6 +391,7 @@ impl EngineClient {
             });
         }
         self.teach.example_states.borrow_mut().remove(&id);
+        self.kept.borrow_mut().remove(&id);
         self.send(Request::RemoveExample { id });
     }
 
@@ -367,16 +408,22 @@ impl EngineClient {
         });
         if let Some(photo) = moved {
             to.photos.update(|p| p.push(photo));
+            let key = to.key;
+            self.keeper.write(move |store| async move { store.move_photo(id, key).await });
         }
     }
 
     pub fn remove_class(&self, key: u32) {
+        let mut ids = Vec::new();
         if let Some(class) = self.teach.class(key) {
             for photo in class.photos.get_untracked() {
-                self.remove_example(key, photo.id);
+                ids.push(photo.id);
+                self.forget_example(key, photo.id);
             }
         }
         self.teach.classes.update(|c| c.retain(|c| c.key != key));
+        self.keeper
+            .write(move |store| async move { store.delete_class(key, &ids).await });
     }
 
     /// Starts training on every ready photo of every class.
@@ -466,7 +513,7 @@ impl EngineClient {
     }
 }
 
-async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+pub(super) async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     let buffer = JsFuture::from(file.array_buffer())
         .await
         .map_err(|_| "the browser could not read this file".to_string())?;

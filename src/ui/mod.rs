@@ -3,6 +3,7 @@
 mod client;
 mod drop_zone;
 mod heatmap;
+mod keep;
 mod photo_view;
 mod prediction_row;
 mod result_card;

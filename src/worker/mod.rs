@@ -15,7 +15,9 @@ use wasm_bindgen::JsCast;
 use web_time::Instant;
 
 use crate::engine::Engine;
-use crate::protocol::{BackendChoice, BackendInfo, PhotoError, Request, Response, SaliencyMethod};
+use crate::protocol::{
+    BackendChoice, BackendInfo, ByteBuf, PhotoError, Project, Request, Response, SaliencyMethod,
+};
 
 pub struct EngineWorker {
     queue: UnboundedSender<(HandlerId, Request)>,
@@ -139,16 +141,53 @@ impl Session {
                 };
                 respond(Response::ExampleAdded { id, result });
             }
+            Request::RestoreExample {
+                id,
+                photo,
+                embeddings,
+            } => {
+                let result = match self.engine.as_mut() {
+                    Some(engine) => engine.restore_example(id, &photo, &embeddings),
+                    None => Err(PhotoError::NotReady),
+                };
+                respond(Response::ExampleRestored { id, result });
+            }
             Request::RemoveExample { id } => {
                 if let Some(engine) = self.engine.as_mut() {
                     engine.remove_example(id);
                 }
             }
+            Request::Reset => {
+                if let Some(engine) = self.engine.as_mut() {
+                    engine.reset();
+                }
+            }
+            Request::LoadModel(saved) => {
+                let result = match self.engine.as_mut() {
+                    Some(engine) => engine.load_model(&saved),
+                    None => Err(NOT_LOADED.into()),
+                };
+                respond(Response::ModelLoaded(result));
+            }
+            Request::CheckProject { bytes } => {
+                let result = match self.engine.as_ref() {
+                    Some(engine) => check_project(engine, &bytes),
+                    None => Err(NOT_LOADED.into()),
+                };
+                respond(Response::ProjectChecked(result));
+            }
+            Request::ExportNetwork { created } => {
+                let result = match self.engine.as_ref() {
+                    Some(engine) => engine.export_network(&created).await.map(ByteBuf::from),
+                    None => Err(NOT_LOADED.into()),
+                };
+                respond(Response::NetworkExported(result));
+            }
             Request::CancelTraining => self.cancel.set(true),
             Request::UseModel { personal } => {
                 let result = match self.engine.as_mut() {
                     Some(engine) => engine.use_personal_model(personal),
-                    None => Err("the model is not loaded yet".into()),
+                    None => Err(NOT_LOADED.into()),
                 };
                 respond(Response::ModelChanged { personal, result });
             }
@@ -176,7 +215,7 @@ impl Session {
                             })
                             .await
                     }
-                    None => Err("the model is not loaded yet".into()),
+                    None => Err(NOT_LOADED.into()),
                 };
                 respond(Response::Trained(result));
             }
@@ -199,6 +238,14 @@ impl Session {
             }
         }
     }
+}
+
+const NOT_LOADED: &str = "the model is not loaded yet";
+
+fn check_project(engine: &Engine, bytes: &[u8]) -> Result<(Project, Vec<ByteBuf>), String> {
+    let project = crate::engine::bundle::read(bytes).map_err(|e| e.to_string())?;
+    let thumbnails = engine.check_project(&project)?;
+    Ok((project, thumbnails.into_iter().map(ByteBuf::from).collect()))
 }
 
 /// Picks the device, downloads the weights (streaming progress) and warms the model up.

@@ -2,6 +2,7 @@
 //! the switch between the ImageNet model and the personal one.
 
 mod bucket;
+mod keep_panel;
 mod report;
 pub mod state;
 mod webcam;
@@ -11,6 +12,7 @@ use leptos::prelude::*;
 use super::client::EngineClient;
 use crate::protocol::{TrainMode, TrainSettings};
 use bucket::ClassBucket;
+use keep_panel::KeepPanel;
 use report::{EpochChart, TrainingReport};
 use state::{ExampleState, TrainingState};
 
@@ -83,12 +85,13 @@ fn Settings(settings: RwSignal<TrainSettings>) -> impl IntoView {
 
 #[component]
 pub fn TeachPanel(client: Client) -> impl IntoView {
-    let (classes, training, history, settings) = client.with_value(|c| {
+    let (classes, training, history, settings, restored) = client.with_value(|c| {
         (
             c.teach.classes,
             c.teach.training,
             c.teach.history,
             c.teach.settings,
+            c.keeper.ready,
         )
     });
     let on_files = move |key, files| client.with_value(|c| c.add_examples(key, files));
@@ -151,7 +154,8 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
                 <ModelSelect client=client />
             </div>
             <p class="hint">"Give each class a name and a few photos (10 or more is best). Training runs on this device; the photos stay here."</p>
-            <div class="classes">
+            // Edits wait until saved work is back, so nothing typed is overwritten by it.
+            <div class="classes" inert=move || !restored.get() data-restored=move || restored.get().to_string()>
                 <For each=move || classes.get() key=|c| c.key let:class>
                     {
                         let key = class.key;
@@ -181,6 +185,7 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
                 TrainingState::Done(summary) => Some(view! { <TrainingReport summary=*summary classes=classes /> }),
                 _ => None,
             }}
+            <KeepPanel client=client />
         </section>
     }
 }

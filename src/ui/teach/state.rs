@@ -85,6 +85,42 @@ impl Teach {
         });
     }
 
+    /// Replaces every class (and its photos) with `classes`, or with two empty ones.
+    pub fn reset_classes(&self, classes: &[(u32, String)]) {
+        for class in self.classes.get_untracked() {
+            for photo in class.photos.get_untracked() {
+                let _ = web_sys::Url::revoke_object_url(&photo.thumbnail);
+            }
+        }
+        self.example_states.borrow_mut().clear();
+        let next = classes.iter().map(|(key, _)| key + 1).max().unwrap_or(0);
+        self.next_class.set(next.max(self.next_class.get()));
+        self.classes.set(
+            classes
+                .iter()
+                .map(|(key, name)| TeachClass {
+                    key: *key,
+                    name: RwSignal::new(name.clone()),
+                    photos: RwSignal::new(Vec::new()),
+                })
+                .collect(),
+        );
+        if classes.is_empty() {
+            self.add_class();
+            self.add_class();
+        }
+    }
+
+    /// The class a photo is in now.
+    pub fn class_of(&self, id: u32) -> Option<TeachClass> {
+        self.classes.with_untracked(|classes| {
+            classes
+                .iter()
+                .find(|c| c.photos.with_untracked(|p| p.iter().any(|p| p.id == id)))
+                .cloned()
+        })
+    }
+
     pub fn class(&self, key: u32) -> Option<TeachClass> {
         self.classes
             .with_untracked(|c| c.iter().find(|c| c.key == key).cloned())

@@ -1,0 +1,181 @@
+//! A personal model as safetensors, under the same tensor names as the ImageNet weight file
+//! (`classifier.*` for the personal head, `blocks.N.*` and `head_conv.*` for fine-tuned layers),
+//! so that a whole exported network loads with [`load_network`](crate::ml::weights::load_network)
+//! and a personal part overlays the shipped weights name for name.
+
+use std::collections::HashMap;
+
+use burn::nn::Linear;
+use burn::prelude::*;
+use safetensors::Dtype;
+use safetensors::tensor::TensorView;
+
+use super::teach::PersonalModel;
+use crate::ml::fine_tune::TunableTop;
+use crate::ml::model::{BLOCK_COUNT, ConvUnit, EfficientNetLite0, FEATURE_CHANNELS, MbConv};
+use crate::ml::personal_head::PersonalHeadConfig;
+use crate::ml::readback::{ReadbackError, read_floats};
+use crate::ml::weights::{WeightFile, WeightsError};
+
+/// One tensor read back from the device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+async fn named<const D: usize>(
+    name: String,
+    tensor: Tensor<D>,
+) -> Result<NamedTensor, ReadbackError> {
+    let shape = tensor.dims().to_vec();
+    Ok(NamedTensor {
+        name,
+        shape,
+        values: read_floats(tensor).await?,
+    })
+}
+
+async fn push_conv(
+    out: &mut Vec<NamedTensor>,
+    prefix: &str,
+    unit: &ConvUnit,
+) -> Result<(), ReadbackError> {
+    out.push(named(format!("{prefix}.weight"), unit.conv.weight.val()).await?);
+    if let Some(bias) = &unit.conv.bias {
+        out.push(named(format!("{prefix}.bias"), bias.val()).await?);
+    }
+    Ok(())
+}
+
+async fn push_linear(
+    out: &mut Vec<NamedTensor>,
+    prefix: &str,
+    linear: &Linear,
+) -> Result<(), ReadbackError> {
+    out.push(named(format!("{prefix}.weight"), linear.weight.val()).await?);
+    if let Some(bias) = &linear.bias {
+        out.push(named(format!("{prefix}.bias"), bias.val()).await?);
+    }
+    Ok(())
+}
+
+async fn push_block(
+    out: &mut Vec<NamedTensor>,
+    index: usize,
+    block: &MbConv,
+) -> Result<(), ReadbackError> {
+    if let Some(expand) = &block.expand {
+        push_conv(out, &format!("blocks.{index}.expand"), expand).await?;
+    }
+    push_conv(out, &format!("blocks.{index}.depthwise"), &block.depthwise).await?;
+    push_conv(out, &format!("blocks.{index}.project"), &block.project).await
+}
+
+/// Index in the whole network of the first fine-tuned block.
+fn first_tuned(top: &TunableTop) -> usize {
+    BLOCK_COUNT - top.blocks.len()
+}
+
+/// What a personal model adds to the shipped network: its head, and its fine-tuned layers.
+pub async fn personal_tensors(personal: &PersonalModel) -> Result<Vec<NamedTensor>, ReadbackError> {
+    let mut out = Vec::new();
+    match &personal.top {
+        None => push_linear(&mut out, "classifier", &personal.head.linear).await?,
+        Some(top) => {
+            for (i, block) in top.blocks.iter().enumerate() {
+                push_block(&mut out, first_tuned(top) + i, block).await?;
+            }
+            push_conv(&mut out, "head_conv", &top.head_conv).await?;
+            push_linear(&mut out, "classifier", &top.head.linear).await?;
+        }
+    }
+    Ok(out)
+}
+
+/// The whole network of a personal model, for tools that know nothing of Glimpse.
+pub async fn network_tensors(
+    base: &EfficientNetLite0,
+    personal: &PersonalModel,
+) -> Result<Vec<NamedTensor>, ReadbackError> {
+    let mut out = Vec::new();
+    push_conv(&mut out, "stem", &base.stem).await?;
+    let first = personal.top.as_ref().map_or(BLOCK_COUNT, first_tuned);
+    for (i, block) in base.blocks[..first].iter().enumerate() {
+        push_block(&mut out, i, block).await?;
+    }
+    out.extend(personal_tensors(personal).await?);
+    if personal.top.is_none() {
+        // The head conv is the shipped one; keep the classifier last, as in the weight file.
+        let classifier = out.pop();
+        push_conv(&mut out, "head_conv", &base.head_conv).await?;
+        out.extend(classifier);
+    }
+    Ok(out)
+}
+
+/// Serialises tensors; a tensor whose values are all exact in f16 (the shipped weights, which
+/// came from f16) is stored as f16, anything trained as f32, so nothing is rounded.
+pub fn to_safetensors(tensors: &[NamedTensor], metadata: HashMap<String, String>) -> Vec<u8> {
+    let encoded: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|t| {
+            let halves: Vec<half::f16> = t.values.iter().map(|&v| half::f16::from_f32(v)).collect();
+            if halves.iter().zip(&t.values).all(|(h, &v)| h.to_f32() == v) {
+                let bytes = halves.iter().flat_map(|h| h.to_le_bytes()).collect();
+                (t.name.clone(), Dtype::F16, t.shape.clone(), bytes)
+            } else {
+                let bytes = t.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                (t.name.clone(), Dtype::F32, t.shape.clone(), bytes)
+            }
+        })
+        .collect();
+    let views = encoded.iter().map(|(name, dtype, shape, bytes)| {
+        let view = TensorView::new(*dtype, shape.clone(), bytes)
+            .expect("a shape and its values come from the same tensor");
+        (name.clone(), view)
+    });
+    let metadata = (!metadata.is_empty()).then_some(metadata);
+    safetensors::serialize(views, metadata).expect("in-memory serialisation cannot fail")
+}
+
+/// Rebuilds a personal model from its safetensors (as written from [`personal_tensors`]) on top
+/// of the shipped network, checking every tensor's name, shape and values.
+pub fn load_personal(
+    bytes: &[u8],
+    classes: &[String],
+    tuned_blocks: usize,
+    base: &EfficientNetLite0,
+    device: &Device,
+) -> Result<PersonalModel, WeightsError> {
+    if tuned_blocks > BLOCK_COUNT {
+        return Err(WeightsError::Format(format!(
+            "{tuned_blocks} tuned blocks, but the network has {BLOCK_COUNT}"
+        )));
+    }
+    let file = WeightFile::parse(bytes, device)?;
+    let mut head = PersonalHeadConfig::new(classes.len()).init(device);
+    file.linear("classifier", &mut head.linear)?;
+    let top = if tuned_blocks == 0 {
+        None
+    } else {
+        let mut top = TunableTop::from_model(base, tuned_blocks, head.clone());
+        let first = BLOCK_COUNT - tuned_blocks;
+        for (i, block) in top.blocks.iter_mut().enumerate() {
+            if let Some(expand) = block.expand.as_mut() {
+                file.conv(&format!("blocks.{}.expand", first + i), expand)?;
+            }
+            file.conv(&format!("blocks.{}.depthwise", first + i), &mut block.depthwise)?;
+            file.conv(&format!("blocks.{}.project", first + i), &mut block.project)?;
+        }
+        file.conv("head_conv", &mut top.head_conv)?;
+        Some(top)
+    };
+    debug_assert_eq!(head.linear.weight.dims(), [FEATURE_CHANNELS, classes.len()]);
+    Ok(PersonalModel {
+        classes: classes.to_vec(),
+        head,
+        top,
+    })
+}

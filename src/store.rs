@@ -1,0 +1,320 @@
+//! The person's work in the browser's IndexedDB: classes, training photos (a small JPEG, a
+//! thumbnail and the cached embeddings), the trained personal model and a few settings.
+//!
+//! Every change is one transaction, so a reload or a crash in the middle of anything leaves either
+//! the state before it or the state after it: a model is only written when training finished, and
+//! an import replaces everything at once or nothing.
+
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::engine::bundle::SavedModel;
+use crate::engine::teach::TrainSettings;
+
+const DB_NAME: &str = "glimpse";
+const DB_VERSION: u32 = 1;
+const CLASSES: &str = "classes";
+const PHOTOS: &str = "photos";
+const MODEL: &str = "model";
+const SETTINGS: &str = "settings";
+const ALL: [&str; 4] = [CLASSES, PHOTOS, MODEL, SETTINGS];
+const PERSONAL: &str = "personal";
+const USE_PERSONAL: &str = "use-personal";
+const TRAIN_SETTINGS: &str = "train-settings";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassRecord {
+    pub key: u32,
+    pub name: String,
+    /// Order on screen.
+    pub position: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoRecord {
+    pub id: u32,
+    pub class_key: u32,
+    pub name: String,
+    #[serde(with = "serde_bytes")]
+    pub photo: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub thumbnail: Vec<u8>,
+    /// Little-endian f32s (clean view, then the augmented views).
+    #[serde(with = "serde_bytes")]
+    pub embeddings: Vec<u8>,
+}
+
+impl PhotoRecord {
+    pub fn embeddings_to_bytes(values: &[f32]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    pub fn embedding_values(&self) -> Vec<f32> {
+        self.embeddings
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    }
+}
+
+/// Everything stored, as read at start-up or written by an import.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub classes: Vec<ClassRecord>,
+    pub photos: Vec<PhotoRecord>,
+    pub model: Option<SavedModel>,
+    pub use_personal: bool,
+    pub settings: Option<TrainSettings>,
+}
+
+/// Why something could not be kept, in words for the person.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+fn store_error(e: impl std::fmt::Display + std::fmt::Debug) -> StoreError {
+    let text = format!("{e} {e:?}");
+    if text.contains("Quota") {
+        StoreError(
+            "the browser's storage for this page is full: nothing was saved from this change; \
+             remove photos or clear old work"
+                .into(),
+        )
+    } else {
+        StoreError(format!("the browser's storage failed: {e}"))
+    }
+}
+
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    pub async fn open() -> Result<Self, StoreError> {
+        let db = Database::open(DB_NAME)
+            .with_version(DB_VERSION)
+            .with_on_upgrade_needed(|event, db| {
+                if event.old_version() < 1.0 {
+                    for name in ALL {
+                        db.create_object_store(name).build()?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .map_err(store_error)?;
+        Ok(Self { db })
+    }
+
+    fn write(&self, stores: &[&str]) -> Result<Transaction<'_>, StoreError> {
+        self.db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(store_error)
+    }
+
+    pub async fn load(&self) -> Result<Snapshot, StoreError> {
+        let tx = self.db.transaction(ALL).build().map_err(store_error)?;
+        let mut classes: Vec<ClassRecord> = all(&tx, CLASSES).await?;
+        classes.sort_by_key(|c| (c.position, c.key));
+        let photos: Vec<PhotoRecord> = all(&tx, PHOTOS).await?;
+        let model = get::<SavedModel>(&tx, MODEL, PERSONAL).await?;
+        let use_personal = get::<bool>(&tx, SETTINGS, USE_PERSONAL)
+            .await?
+            .unwrap_or(false);
+        let settings = get::<TrainSettings>(&tx, SETTINGS, TRAIN_SETTINGS).await?;
+        Ok(Snapshot {
+            classes,
+            photos,
+            model,
+            use_personal,
+            settings,
+        })
+    }
+
+    /// Writes the classes (names and order), replacing those stored.
+    pub async fn put_classes(&self, classes: &[ClassRecord]) -> Result<(), StoreError> {
+        let tx = self.write(&[CLASSES])?;
+        let store = tx.object_store(CLASSES).map_err(store_error)?;
+        store.clear().map_err(store_error)?;
+        for class in classes {
+            put(&store, class.key, class)?;
+        }
+        tx.commit().await.map_err(store_error)
+    }
+
+    /// Removes a class and its photos together.
+    pub async fn delete_class(&self, key: u32, photos: &[u32]) -> Result<(), StoreError> {
+        let tx = self.write(&[CLASSES, PHOTOS])?;
+        let classes = tx.object_store(CLASSES).map_err(store_error)?;
+        classes.delete(key).build().map_err(store_error)?;
+        let store = tx.object_store(PHOTOS).map_err(store_error)?;
+        for id in photos {
+            store.delete(*id).build().map_err(store_error)?;
+        }
+        tx.commit().await.map_err(store_error)
+    }
+
+    pub async fn put_photo(&self, photo: &PhotoRecord) -> Result<(), StoreError> {
+        let tx = self.write(&[PHOTOS])?;
+        let store = tx.object_store(PHOTOS).map_err(store_error)?;
+        put(&store, photo.id, photo)?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    /// Moves a stored photo to another class (read and write in one transaction).
+    pub async fn move_photo(&self, id: u32, class_key: u32) -> Result<(), StoreError> {
+        let tx = self.write(&[PHOTOS])?;
+        let store = tx.object_store(PHOTOS).map_err(store_error)?;
+        let found: Option<PhotoRecord> = store
+            .get(id)
+            .serde()
+            .map_err(store_error)?
+            .await
+            .map_err(store_error)?;
+        if let Some(mut photo) = found {
+            photo.class_key = class_key;
+            put(&store, id, &photo)?;
+        }
+        tx.commit().await.map_err(store_error)
+    }
+
+    pub async fn delete_photo(&self, id: u32) -> Result<(), StoreError> {
+        let tx = self.write(&[PHOTOS])?;
+        let store = tx.object_store(PHOTOS).map_err(store_error)?;
+        store.delete(id).build().map_err(store_error)?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    /// Keeps a finished model and makes it the chosen one.
+    pub async fn put_model(&self, model: &SavedModel) -> Result<(), StoreError> {
+        let tx = self.write(&[MODEL, SETTINGS])?;
+        put(&tx.object_store(MODEL).map_err(store_error)?, PERSONAL, model)?;
+        put(
+            &tx.object_store(SETTINGS).map_err(store_error)?,
+            USE_PERSONAL,
+            &true,
+        )?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    pub async fn put_use_personal(&self, use_personal: bool) -> Result<(), StoreError> {
+        self.put_setting(USE_PERSONAL, &use_personal).await
+    }
+
+    pub async fn put_train_settings(&self, settings: &TrainSettings) -> Result<(), StoreError> {
+        self.put_setting(TRAIN_SETTINGS, settings).await
+    }
+
+    async fn put_setting<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        let tx = self.write(&[SETTINGS])?;
+        put(&tx.object_store(SETTINGS).map_err(store_error)?, key, value)?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    /// Replaces everything with `snapshot` in one transaction (an import).
+    pub async fn replace_all(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let tx = self.write(&ALL)?;
+        for name in ALL {
+            tx.object_store(name)
+                .map_err(store_error)?
+                .clear()
+                .map_err(store_error)?;
+        }
+        let classes = tx.object_store(CLASSES).map_err(store_error)?;
+        for class in &snapshot.classes {
+            put(&classes, class.key, class)?;
+        }
+        let photos = tx.object_store(PHOTOS).map_err(store_error)?;
+        for photo in &snapshot.photos {
+            put(&photos, photo.id, photo)?;
+        }
+        if let Some(model) = &snapshot.model {
+            put(&tx.object_store(MODEL).map_err(store_error)?, PERSONAL, model)?;
+        }
+        let settings = tx.object_store(SETTINGS).map_err(store_error)?;
+        put(&settings, USE_PERSONAL, &snapshot.use_personal)?;
+        if let Some(train) = &snapshot.settings {
+            put(&settings, TRAIN_SETTINGS, train)?;
+        }
+        tx.commit().await.map_err(store_error)
+    }
+
+    pub async fn clear_all(&self) -> Result<(), StoreError> {
+        self.replace_all(&Snapshot::default()).await
+    }
+}
+
+fn put<V: Serialize>(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    key: impl Into<JsValue>,
+    value: &V,
+) -> Result<(), StoreError> {
+    let value = value
+        .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
+        .map_err(store_error)?;
+    // Requests run in the transaction's order; its commit reports any that failed.
+    store
+        .put(value)
+        .with_key(key.into())
+        .without_key_type()
+        .primitive()
+        .map(drop)
+        .map_err(store_error)
+}
+
+async fn all<T: DeserializeOwned>(tx: &Transaction<'_>, name: &str) -> Result<Vec<T>, StoreError> {
+    tx.object_store(name)
+        .map_err(store_error)?
+        .get_all()
+        .serde()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)?
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(store_error)
+}
+
+async fn get<T: DeserializeOwned>(
+    tx: &Transaction<'_>,
+    name: &str,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    tx.object_store(name)
+        .map_err(store_error)?
+        .get(key)
+        .serde()
+        .map_err(store_error)?
+        .await
+        .map_err(store_error)
+}
+
+/// Bytes used and available to this page, as the browser estimates them.
+pub async fn estimate() -> Option<(f64, f64)> {
+    let storage = storage_manager()?;
+    let estimate = JsFuture::from(storage.estimate().ok()?).await.ok()?;
+    let number = |key: &str| {
+        js_sys::Reflect::get(&estimate, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_f64())
+    };
+    Some((number("usage")?, number("quota")?))
+}
+
+/// Asks the browser not to evict this page's storage under pressure; answers whether it agreed.
+pub async fn persist() -> Option<bool> {
+    let storage = storage_manager()?;
+    JsFuture::from(storage.persist().ok()?).await.ok()?.as_bool()
+}
+
+fn storage_manager() -> Option<web_sys::StorageManager> {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).ok()?;
+    let storage = js_sys::Reflect::get(&navigator, &JsValue::from_str("storage")).ok()?;
+    (!storage.is_undefined()).then(|| storage.unchecked_into())
+}

@@ -1,0 +1,523 @@
+//! Keeping the person's work: brings it back at start, writes each change through to IndexedDB,
+//! and exports, imports and clears it.
+//!
+//! The page keeps what it stores of each photo in memory too, so an export needs no storage round
+//! trip, and the engine gets stored photos back with their embeddings instead of embedding them
+//! again.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::client::{EngineClient, read_file};
+use super::teach::state::{ExampleState, TeachPhoto, TrainingState};
+use crate::engine::bundle::{self, Project, ProjectPhoto};
+use crate::protocol::{ByteBuf, KeptExample, Request, SavedModel};
+use crate::store::{self, ClassRecord, PhotoRecord, Snapshot, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportState {
+    Idle,
+    Checking,
+    /// Checked and waiting for the person to agree to replace their current work.
+    Confirm(String),
+    Done(String),
+    Failed(String),
+}
+
+/// Storage state the page shows.
+pub struct Keeper {
+    store: RefCell<Option<Rc<Store>>>,
+    /// True once stored work is back on screen (and edits may be written).
+    pub ready: RwSignal<bool>,
+    pub error: RwSignal<Option<String>>,
+    /// Bytes used and the quota, as the browser estimates them.
+    pub usage: RwSignal<Option<(f64, f64)>>,
+    pub persisted: RwSignal<Option<bool>>,
+    pub import: RwSignal<ImportState>,
+    pub export_error: RwSignal<Option<String>>,
+    pending_import: RefCell<Option<Snapshot>>,
+    asked_persist: Cell<bool>,
+}
+
+impl Default for Keeper {
+    fn default() -> Self {
+        Self {
+            store: RefCell::new(None),
+            ready: RwSignal::new(false),
+            error: RwSignal::new(None),
+            usage: RwSignal::new(None),
+            persisted: RwSignal::new(None),
+            import: RwSignal::new(ImportState::Idle),
+            export_error: RwSignal::new(None),
+            pending_import: RefCell::new(None),
+            asked_persist: Cell::new(false),
+        }
+    }
+}
+
+impl Keeper {
+    fn store(&self) -> Option<Rc<Store>> {
+        self.store.borrow().clone()
+    }
+
+    /// Runs one storage change in the background. Changes start in the order they are asked for
+    /// (each opens its transaction when first polled), so IndexedDB applies them in that order.
+    pub fn write<F, Fut>(&self, change: F)
+    where
+        F: FnOnce(Rc<Store>) -> Fut + 'static,
+        Fut: Future<Output = Result<(), StoreError>> + 'static,
+    {
+        if !self.ready.get_untracked() {
+            return;
+        }
+        let Some(store) = self.store() else { return };
+        let (error, usage) = (self.error, self.usage);
+        wasm_bindgen_futures::spawn_local(async move {
+            match change(store).await {
+                Ok(()) => refresh_usage(usage).await,
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    }
+}
+
+async fn refresh_usage(usage: RwSignal<Option<(f64, f64)>>) {
+    if let Some(estimate) = store::estimate().await {
+        usage.set(Some(estimate));
+    }
+}
+
+fn blob_url(bytes: &[u8], mime: &str) -> String {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .ok()
+        .and_then(|blob| web_sys::Url::create_object_url_with_blob(&blob).ok())
+        .unwrap_or_default()
+}
+
+/// Offers bytes as a file download.
+fn download(bytes: &[u8], file_name: &str) -> Result<(), String> {
+    let url = blob_url(bytes, "application/zip");
+    let anchor: web_sys::HtmlAnchorElement = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|a| a.dyn_into().ok())
+        .ok_or("the page cannot offer a download")?;
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    // Revoking at once can cancel the download in some browsers: give it a minute.
+    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
+    }
+    Ok(())
+}
+
+/// Now, as ISO 8601 (UTC).
+fn now_iso() -> String {
+    js_sys::Date::new_0().to_iso_string().into()
+}
+
+fn today() -> String {
+    now_iso().chars().take(10).collect()
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl EngineClient {
+    /// Opens the store and puts back what it holds; then keeps class names and settings written.
+    pub(super) fn restore_saved(self: &Rc<Self>) {
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let keeper = &client.keeper;
+            let snapshot = match Store::open().await {
+                Ok(store) => {
+                    let store = Rc::new(store);
+                    *keeper.store.borrow_mut() = Some(Rc::clone(&store));
+                    store.load().await.unwrap_or_else(|e| {
+                        keeper
+                            .error
+                            .set(Some(format!("your saved work could not be read: {e}")));
+                        Snapshot::default()
+                    })
+                }
+                Err(e) => {
+                    keeper.error.set(Some(format!(
+                        "your work will not be kept after this visit: {e}"
+                    )));
+                    Snapshot::default()
+                }
+            };
+            client.apply_snapshot(snapshot);
+            keeper.ready.set(true);
+            refresh_usage(keeper.usage).await;
+        });
+        self.write_classes_and_settings();
+    }
+
+    /// Writes the classes (names, order) and training settings whenever they change.
+    fn write_classes_and_settings(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let (classes, ready, settings) = (
+            self.teach.classes,
+            self.keeper.ready,
+            self.teach.settings,
+        );
+        Effect::new(move |_| {
+            let records: Vec<ClassRecord> = classes.with(|classes| {
+                classes
+                    .iter()
+                    .enumerate()
+                    .map(|(position, class)| ClassRecord {
+                        key: class.key,
+                        name: class.name.get(),
+                        position: position as u32,
+                    })
+                    .collect()
+            });
+            if ready.get()
+                && let Some(client) = weak.upgrade()
+            {
+                client
+                    .keeper
+                    .write(move |store| async move { store.put_classes(&records).await });
+            }
+        });
+        let weak = Rc::downgrade(self);
+        Effect::new(move |_| {
+            let settings = settings.get();
+            if ready.get()
+                && let Some(client) = weak.upgrade()
+            {
+                client
+                    .keeper
+                    .write(move |store| async move { store.put_train_settings(&settings).await });
+            }
+        });
+    }
+
+    /// Makes `snapshot` the person's work on screen and in the engine (at start, after an
+    /// import, after clearing).
+    fn apply_snapshot(self: &Rc<Self>, snapshot: Snapshot) {
+        let Snapshot {
+            classes,
+            photos,
+            model,
+            use_personal,
+            settings,
+        } = snapshot;
+        self.send(Request::Reset);
+        self.kept.borrow_mut().clear();
+        *self.saved_model.borrow_mut() = None;
+        let names: Vec<(u32, String)> = classes.iter().map(|c| (c.key, c.name.clone())).collect();
+        self.teach.reset_classes(&names);
+        for record in photos {
+            let Some(class) = self.teach.class(record.class_key) else {
+                continue;
+            };
+            let id = record.id;
+            self.next_id.set(self.next_id.get().max(id + 1));
+            let state = RwSignal::new(ExampleState::Embedding);
+            self.teach.example_states.borrow_mut().insert(id, state);
+            let embeddings = record.embedding_values();
+            class.photos.update(|p| {
+                p.push(TeachPhoto {
+                    id,
+                    name: record.name.clone(),
+                    thumbnail: blob_url(&record.thumbnail, "image/jpeg"),
+                    state,
+                })
+            });
+            self.send(Request::RestoreExample {
+                id,
+                photo: record.photo.clone(),
+                embeddings: embeddings.clone(),
+            });
+            self.kept.borrow_mut().insert(
+                id,
+                KeptExample {
+                    photo: record.photo,
+                    thumbnail: record.thumbnail,
+                    embeddings,
+                },
+            );
+        }
+        self.teach.history.set(Vec::new());
+        self.teach.use_personal.set(false);
+        self.teach.model_error.set(None);
+        match model {
+            Some(model) => {
+                self.wanted_personal.set(use_personal);
+                self.teach.history.set(model.summary.history.clone());
+                self.teach
+                    .training
+                    .set(TrainingState::Done(Box::new(model.summary.clone())));
+                self.send(Request::LoadModel(model.clone()));
+                *self.saved_model.borrow_mut() = Some(model);
+            }
+            None => {
+                self.teach.personal_ready.set(false);
+                self.teach.training.set(TrainingState::Idle);
+                self.send(Request::UseModel { personal: false });
+            }
+        }
+        if let Some(settings) = settings {
+            self.teach.settings.set(settings);
+        }
+    }
+
+    pub(super) fn on_model_loaded(&self, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.teach.personal_ready.set(true);
+                self.send(Request::UseModel {
+                    personal: self.wanted_personal.get(),
+                });
+            }
+            Err(message) => {
+                self.teach.personal_ready.set(false);
+                self.teach
+                    .model_error
+                    .set(Some(format!("the saved model could not be loaded: {message}")));
+            }
+        }
+    }
+
+    /// Stores a training photo once the engine has embedded it.
+    pub(super) fn keep_example(self: &Rc<Self>, id: u32, kept: KeptExample) {
+        // Removed while it was being embedded: nothing to keep.
+        let Some(class) = self.teach.class_of(id) else {
+            return;
+        };
+        let name = class
+            .photos
+            .with_untracked(|p| p.iter().find(|p| p.id == id).map(|p| p.name.clone()))
+            .unwrap_or_default();
+        let record = PhotoRecord {
+            id,
+            class_key: class.key,
+            name,
+            photo: kept.photo.clone(),
+            thumbnail: kept.thumbnail.clone(),
+            embeddings: PhotoRecord::embeddings_to_bytes(&kept.embeddings),
+        };
+        self.kept.borrow_mut().insert(id, kept);
+        self.keeper
+            .write(move |store| async move { store.put_photo(&record).await });
+        self.ask_to_persist();
+    }
+
+    /// Asks once per visit, when there is first something worth keeping, that the browser not
+    /// evict the storage.
+    fn ask_to_persist(&self) {
+        if self.keeper.asked_persist.replace(true) {
+            return;
+        }
+        let persisted = self.keeper.persisted;
+        wasm_bindgen_futures::spawn_local(async move {
+            persisted.set(store::persist().await);
+        });
+    }
+
+    pub(super) fn keep_model(&self, saved: SavedModel) {
+        *self.saved_model.borrow_mut() = Some(saved.clone());
+        self.keeper
+            .write(move |store| async move { store.put_model(&saved).await });
+    }
+
+    pub(super) fn keep_model_choice(&self, personal: bool) {
+        self.keeper
+            .write(move |store| async move { store.put_use_personal(personal).await });
+    }
+
+    /// The person's work as a project, classes in screen order, ready photos only.
+    fn project(&self) -> Project {
+        let classes = self.teach.classes.get_untracked();
+        let kept = self.kept.borrow();
+        let photos = classes
+            .iter()
+            .enumerate()
+            .flat_map(|(index, class)| {
+                class
+                    .photos
+                    .get_untracked()
+                    .into_iter()
+                    .filter_map(|p| {
+                        kept.get(&p.id).map(|k| ProjectPhoto {
+                            class: index,
+                            name: p.name.clone(),
+                            jpeg: k.photo.clone(),
+                            embeddings: k.embeddings.clone(),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Project {
+            classes: classes.iter().map(|c| c.name.get_untracked()).collect(),
+            photos,
+            model: self.saved_model.borrow().clone(),
+            settings: self.teach.settings.get_untracked(),
+        }
+    }
+
+    /// Downloads the project file: model, classes and (if asked) the training photos.
+    pub fn export_project(&self, include_photos: bool) {
+        let project = self.project();
+        let error = self.keeper.export_error;
+        if project.model.is_none() && (!include_photos || project.photos.is_empty()) {
+            error.set(Some(
+                "nothing to export yet: train a model, or add photos and include them".into(),
+            ));
+            return;
+        }
+        let bytes = bundle::write(&project, &now_iso(), include_photos);
+        error.set(download(&bytes, &format!("glimpse-project-{}.zip", today())).err());
+    }
+
+    /// Asks the engine for the whole network (for other tools); downloaded when it answers.
+    pub fn export_network(&self) {
+        self.keeper.export_error.set(None);
+        self.send(Request::ExportNetwork { created: now_iso() });
+    }
+
+    pub(super) fn on_network_exported(&self, result: Result<ByteBuf, String>) {
+        let outcome = result
+            .and_then(|bytes| download(&bytes, &format!("glimpse-model-{}.zip", today())));
+        self.keeper.export_error.set(outcome.err());
+    }
+
+    /// Reads an export file and has the engine check it; nothing changes until it passes.
+    pub fn import_file(self: &Rc<Self>, file: web_sys::File) {
+        self.keeper.import.set(ImportState::Checking);
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            match read_file(&file).await {
+                Ok(bytes) => client.send(Request::CheckProject { bytes }),
+                Err(message) => client.keeper.import.set(ImportState::Failed(message)),
+            }
+        });
+    }
+
+    pub(super) fn on_project_checked(
+        self: &Rc<Self>,
+        result: Result<(Project, Vec<ByteBuf>), String>,
+    ) {
+        let (project, thumbnails) = match result {
+            Ok(checked) => checked,
+            Err(message) => {
+                self.keeper.import.set(ImportState::Failed(message));
+                return;
+            }
+        };
+        let what = format!(
+            "{}, {}{}",
+            count(project.classes.len(), "class", "classes"),
+            count(project.photos.len(), "photo", "photos"),
+            if project.model.is_some() {
+                " and a trained model"
+            } else {
+                ""
+            }
+        );
+        let snapshot = self.snapshot_of(project, thumbnails);
+        let has_work = !self.kept.borrow().is_empty() || self.saved_model.borrow().is_some();
+        *self.keeper.pending_import.borrow_mut() = Some(snapshot);
+        if has_work {
+            self.keeper.import.set(ImportState::Confirm(what));
+        } else {
+            self.confirm_import(what);
+        }
+    }
+
+    /// A checked project as stored records, with fresh photo ids.
+    fn snapshot_of(&self, project: Project, thumbnails: Vec<ByteBuf>) -> Snapshot {
+        let classes: Vec<ClassRecord> = project
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ClassRecord {
+                key: i as u32,
+                name: name.clone(),
+                position: i as u32,
+            })
+            .collect();
+        let photos = project
+            .photos
+            .into_iter()
+            .zip(thumbnails)
+            .map(|(photo, thumbnail)| PhotoRecord {
+                id: self.new_id(),
+                class_key: photo.class as u32,
+                name: photo.name,
+                photo: photo.jpeg,
+                thumbnail: thumbnail.into_vec(),
+                embeddings: PhotoRecord::embeddings_to_bytes(&photo.embeddings),
+            })
+            .collect();
+        Snapshot {
+            classes,
+            photos,
+            use_personal: project.model.is_some(),
+            model: project.model,
+            settings: Some(project.settings),
+        }
+    }
+
+    /// Replaces the person's work with the checked import: storage first, in one transaction, so
+    /// a failure there changes nothing.
+    pub fn confirm_import(self: &Rc<Self>, what: String) {
+        let Some(snapshot) = self.keeper.pending_import.borrow_mut().take() else {
+            return;
+        };
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let keeper = &client.keeper;
+            if let Some(store) = keeper.store()
+                && let Err(e) = store.replace_all(&snapshot).await
+            {
+                keeper.import.set(ImportState::Failed(format!(
+                    "nothing was changed: {e}"
+                )));
+                return;
+            }
+            client.apply_snapshot(snapshot);
+            keeper.import.set(ImportState::Done(format!("Imported {what}.")));
+            refresh_usage(keeper.usage).await;
+        });
+    }
+
+    pub fn cancel_import(&self) {
+        self.keeper.pending_import.borrow_mut().take();
+        self.keeper.import.set(ImportState::Idle);
+    }
+
+    /// Deletes every class, photo and model, stored and on screen.
+    pub fn clear_everything(self: &Rc<Self>) {
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let keeper = &client.keeper;
+            if let Some(store) = keeper.store()
+                && let Err(e) = store.clear_all().await
+            {
+                keeper.error.set(Some(format!("nothing was cleared: {e}")));
+                return;
+            }
+            client.apply_snapshot(Snapshot::default());
+            keeper.import.set(ImportState::Idle);
+            refresh_usage(keeper.usage).await;
+        });
+    }
+}
