@@ -1,64 +1,13 @@
 //! The engine's teach flow as the worker drives it: photos in, a personal model out, then photos
 //! classified (and explained) with the person's own classes; switching back to ImageNet.
 
-use std::io::Cursor;
-
-use burn::prelude::*;
 use futures::executor::block_on;
-use glimpse::engine::Engine;
 use glimpse::engine::teach::{TrainMode, TrainSettings};
-use glimpse::ml::preprocess::decode;
-use glimpse::ml::split::SplitMix64;
 use glimpse::protocol::SaliencyMethod;
-use image::{DynamicImage, ImageFormat, RgbImage};
 
-const WEIGHTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/weights/efficientnet-lite0.f16.safetensors"
-);
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-const CLASSES: [&str; 3] = ["brick", "grass", "gravel"];
+mod common;
 
-fn png(image: &RgbImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    DynamicImage::ImageRgb8(image.clone())
-        .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
-        .expect("png");
-    out
-}
-
-/// `count` crops per texture from the given half (0 = left, 1 = right), as PNG files.
-fn crops(half: u32, count: usize, seed: u64) -> Vec<(usize, Vec<u8>)> {
-    let mut rng = SplitMix64::new(seed);
-    let mut out = Vec::new();
-    for (label, name) in CLASSES.iter().enumerate() {
-        let photo =
-            decode(&std::fs::read(format!("{FIXTURES}/textures/{name}.png")).expect("texture"))
-                .expect("decode");
-        for _ in 0..count {
-            let side = 140 + rng.below(80) as u32;
-            let x = half * 256 + rng.below((256 - side) as usize) as u32;
-            let y = rng.below((512 - side) as usize) as u32;
-            out.push((
-                label,
-                png(&image::imageops::crop_imm(&photo, x, y, side, side).to_image()),
-            ));
-        }
-    }
-    out
-}
-
-fn engine_with_examples(per_class: usize) -> (Engine, Vec<(u32, usize)>) {
-    let mut engine =
-        Engine::new(Device::flex(), &std::fs::read(WEIGHTS).expect("weights")).expect("engine");
-    let mut labelled = Vec::new();
-    for (i, (label, bytes)) in crops(0, per_class, 1).into_iter().enumerate() {
-        let id = 1000 + i as u32;
-        block_on(engine.add_example(id, &bytes)).expect("example");
-        labelled.push((id, label));
-    }
-    (engine, labelled)
-}
+use common::{CLASSES, FIXTURES, crops, engine_with_examples};
 
 #[test]
 fn head_only_training_then_personal_predictions_with_saliency() {
@@ -71,7 +20,8 @@ fn head_only_training_then_personal_predictions_with_saliency() {
             async { true }
         }),
     )
-    .expect("train");
+    .expect("train")
+    .summary;
     println!(
         "head only: {} on {}; accuracy {:.3}; warnings {:?}",
         summary.evaluation_method,
@@ -149,7 +99,8 @@ fn head_and_last_blocks_mode_trains_and_warns_about_small_classes() {
         }
         async { true }
     }))
-    .expect("train");
+    .expect("train")
+    .summary;
     println!(
         "head + blocks: stages {stages:?}; accuracy {:.3}; warnings {:?}",
         summary.evaluation.accuracy, summary.warnings
@@ -174,7 +125,8 @@ fn cancelling_keeps_a_usable_model() {
             async move { go }
         }),
     )
-    .expect("train");
+    .expect("train")
+    .summary;
     assert!(summary.cancelled);
     let result = block_on(engine.classify(5, &crops(1, 1, 4)[0].1)).expect("classify");
     assert_eq!(result.predictions.len(), 3);
