@@ -33,9 +33,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     paths.sort();
     for path in paths {
         let name = path.display();
-        let photo = match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|bytes| {
-            preprocess(&bytes).map_err(|e| e.to_string())
-        }) {
+        let photo = match std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| preprocess(&bytes).map_err(|e| e.to_string()))
+        {
             Ok(photo) => photo,
             Err(e) => {
                 println!("{name}\terror: {e}");

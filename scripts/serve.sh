@@ -3,7 +3,8 @@
 # http://127.0.0.1:8080 (release build; pass --dev for a quicker debug build while working on UI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh rust tools weights
+# npm: the build's post-build hook writes the service worker with Workbox.
+scripts/setup.sh rust tools npm weights
 profile=(--release)
 [ "${1:-}" = "--dev" ] && profile=()
 exec trunk serve "${profile[@]}"

@@ -49,7 +49,14 @@ if want browser; then
 fi
 
 if want npm; then
-  if [ ! -d node_modules/@playwright/test ]; then
+  if ! command -v npm >/dev/null; then
+    log "installing Node.js and npm (Debian)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  # npm ci leaves its own copy of the lock file: reinstall when package-lock.json is newer.
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "installing npm packages (Playwright without its browser download)"
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
   fi

@@ -195,7 +195,11 @@ impl Store {
     /// Keeps a finished model and makes it the chosen one.
     pub async fn put_model(&self, model: &SavedModel) -> Result<(), StoreError> {
         let tx = self.write(&[MODEL, SETTINGS])?;
-        put(&tx.object_store(MODEL).map_err(store_error)?, PERSONAL, model)?;
+        put(
+            &tx.object_store(MODEL).map_err(store_error)?,
+            PERSONAL,
+            model,
+        )?;
         put(
             &tx.object_store(SETTINGS).map_err(store_error)?,
             USE_PERSONAL,
@@ -236,7 +240,11 @@ impl Store {
             put(&photos, photo.id, photo)?;
         }
         if let Some(model) = &snapshot.model {
-            put(&tx.object_store(MODEL).map_err(store_error)?, PERSONAL, model)?;
+            put(
+                &tx.object_store(MODEL).map_err(store_error)?,
+                PERSONAL,
+                model,
+            )?;
         }
         let settings = tx.object_store(SETTINGS).map_err(store_error)?;
         put(&settings, USE_PERSONAL, &snapshot.use_personal)?;
@@ -295,26 +303,45 @@ async fn get<T: DeserializeOwned>(
         .map_err(store_error)
 }
 
+/// What the browser says this page stores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    /// Everything: the person's work and the offline copy of the site.
+    pub total: f64,
+    pub quota: f64,
+    /// IndexedDB alone, where the browser breaks it down (Chromium does).
+    pub work: Option<f64>,
+}
+
 /// Bytes used and available to this page, as the browser estimates them.
-pub async fn estimate() -> Option<(f64, f64)> {
+pub async fn estimate() -> Option<Usage> {
     let storage = storage_manager()?;
     let estimate = JsFuture::from(storage.estimate().ok()?).await.ok()?;
-    let number = |key: &str| {
-        js_sys::Reflect::get(&estimate, &JsValue::from_str(key))
+    let number = |object: &JsValue, key: &str| {
+        js_sys::Reflect::get(object, &JsValue::from_str(key))
             .ok()
             .and_then(|v| v.as_f64())
     };
-    Some((number("usage")?, number("quota")?))
+    let details = js_sys::Reflect::get(&estimate, &JsValue::from_str("usageDetails")).ok();
+    Some(Usage {
+        total: number(&estimate, "usage")?,
+        quota: number(&estimate, "quota")?,
+        work: details.and_then(|d| number(&d, "indexedDB")),
+    })
 }
 
 /// Asks the browser not to evict this page's storage under pressure; answers whether it agreed.
 pub async fn persist() -> Option<bool> {
     let storage = storage_manager()?;
-    JsFuture::from(storage.persist().ok()?).await.ok()?.as_bool()
+    JsFuture::from(storage.persist().ok()?)
+        .await
+        .ok()?
+        .as_bool()
 }
 
 fn storage_manager() -> Option<web_sys::StorageManager> {
-    let navigator = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).ok()?;
+    let navigator =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).ok()?;
     let storage = js_sys::Reflect::get(&navigator, &JsValue::from_str("storage")).ok()?;
     (!storage.is_undefined()).then(|| storage.unchecked_into())
 }

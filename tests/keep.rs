@@ -30,17 +30,23 @@ fn names() -> Vec<String> {
 
 /// An engine taught `per_class` crops of each texture, the stored copies of its photos and the
 /// saved model.
-fn taught(per_class: usize, settings: &TrainSettings) -> (Engine, Vec<(usize, KeptExample)>, SavedModel) {
+fn taught(
+    per_class: usize,
+    settings: &TrainSettings,
+) -> (Engine, Vec<(usize, KeptExample)>, SavedModel) {
     let mut engine = engine();
     let mut labelled = Vec::new();
     let mut kept = Vec::new();
     for (i, (label, bytes)) in crops(0, per_class, 1).into_iter().enumerate() {
         let id = 100 + i as u32;
-        kept.push((label, block_on(engine.add_example(id, &bytes)).expect("example")));
+        kept.push((
+            label,
+            block_on(engine.add_example(id, &bytes)).expect("example"),
+        ));
         labelled.push((id, label));
     }
-    let saved = block_on(engine.train(names(), &labelled, settings, |_| async { true }))
-        .expect("train");
+    let saved =
+        block_on(engine.train(names(), &labelled, settings, |_| async { true })).expect("train");
     (engine, kept, saved)
 }
 
@@ -117,7 +123,11 @@ fn a_stored_head_and_photos_come_back_with_identical_predictions() {
     // A damaged stored copy is refused, not half-used.
     let mut short = kept[0].1.embeddings.clone();
     short.pop();
-    assert!(restored.restore_example(1, &kept[0].1.photo, &short).is_err());
+    assert!(
+        restored
+            .restore_example(1, &kept[0].1.photo, &short)
+            .is_err()
+    );
     trained.reset();
     assert!(trained.use_personal_model(true).is_err());
 }
@@ -245,7 +255,11 @@ fn damaged_and_hostile_files_are_refused_with_what_is_wrong() {
 
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", Vec::new(), "empty"),
-        ("text", b"hello, I am a text file".to_vec(), "not a zip archive"),
+        (
+            "text",
+            b"hello, I am a text file".to_vec(),
+            "not a zip archive",
+        ),
         ("truncated", good[..good.len() / 2].to_vec(), "cut short"),
         (
             "no manifest",
@@ -294,12 +308,24 @@ fn damaged_and_hostile_files_are_refused_with_what_is_wrong() {
         ),
         (
             "not a jpeg",
-            rezip(&good, |n, d| Some(if n.starts_with("photos/") { b"GIF89a".to_vec() } else { d })),
+            rezip(&good, |n, d| {
+                Some(if n.starts_with("photos/") {
+                    b"GIF89a".to_vec()
+                } else {
+                    d
+                })
+            }),
             "is not a JPEG",
         ),
         (
             "garbage manifest",
-            rezip(&good, |n, d| Some(if n == bundle::MANIFEST { b"{not json".to_vec() } else { d })),
+            rezip(&good, |n, d| {
+                Some(if n == bundle::MANIFEST {
+                    b"{not json".to_vec()
+                } else {
+                    d
+                })
+            }),
             "manifest.json is not as expected",
         ),
     ];
@@ -323,7 +349,11 @@ fn damaged_and_hostile_files_are_refused_with_what_is_wrong() {
     let (_, _, two) = {
         let mut engine = engine();
         let mut labelled = Vec::new();
-        for (i, (label, bytes)) in crops(0, 3, 2).into_iter().filter(|(l, _)| *l < 2).enumerate() {
+        for (i, (label, bytes)) in crops(0, 3, 2)
+            .into_iter()
+            .filter(|(l, _)| *l < 2)
+            .enumerate()
+        {
             block_on(engine.add_example(i as u32, &bytes)).expect("example");
             labelled.push((i as u32, label));
         }

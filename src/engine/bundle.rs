@@ -127,7 +127,8 @@ impl Preprocessing {
         Self {
             orientation: "EXIF orientation applied; alpha composited over white".into(),
             resize: format!(
-                "centre square crop of the shorter side, resized to {INPUT_SIZE} x {INPUT_SIZE} (bilinear)"
+                "centred square of 224/256 of the shorter side (as \"resize to 256, crop 224\"), \
+                 resized to {INPUT_SIZE} x {INPUT_SIZE} (bilinear)"
             ),
             input_size: INPUT_SIZE,
             channels: "RGB".into(),
@@ -253,7 +254,11 @@ pub fn write(project: &Project, created: &str, include_photos: bool) -> Vec<u8> 
                 values: p.embeddings.clone(),
             })
             .collect();
-        add(EMBEDDINGS, deflated, &to_safetensors(&tensors, HashMap::new()));
+        add(
+            EMBEDDINGS,
+            deflated,
+            &to_safetensors(&tensors, HashMap::new()),
+        );
         for (photo, entry) in photos.iter().zip(&manifest.photos) {
             add(&entry.file, stored, &photo.jpeg);
         }
@@ -394,9 +399,7 @@ pub fn read(bytes: &[u8]) -> Result<Project, BundleError> {
         BundleError::NotOurs(format!("it is not a zip archive, or it is cut short ({e})"))
     })?;
     if archive.index_for_name(MANIFEST).is_none() {
-        return Err(BundleError::NotOurs(format!(
-            "the zip has no {MANIFEST}"
-        )));
+        return Err(BundleError::NotOurs(format!("the zip has no {MANIFEST}")));
     }
     let json = entry(&mut archive, MANIFEST, MAX_MANIFEST_BYTES)?;
     let manifest: Manifest = serde_json::from_slice(&json).map_err(|e| {

@@ -25,8 +25,8 @@ use crate::ml::saliency::{
 };
 use crate::ml::weights::{WeightsError, load_imagenet};
 use crate::protocol::{Classification, Heatmap, PhotoError, Prediction};
-use photo_cache::PhotoCache;
 use bundle::{Project, SavedModel};
+use photo_cache::PhotoCache;
 use teach::{
     Example, KeptExample, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings,
     thumbnail_jpeg,
@@ -291,8 +291,9 @@ impl Engine {
             .iter()
             .enumerate()
             .map(|(i, photo)| {
-                let image = decode(&photo.jpeg)
-                    .map_err(|e| format!("photo {} (\"{}\") is unusable: {e}", i + 1, photo.name))?;
+                let image = decode(&photo.jpeg).map_err(|e| {
+                    format!("photo {} (\"{}\") is unusable: {e}", i + 1, photo.name)
+                })?;
                 Ok(thumbnail_jpeg(&image))
             })
             .collect()

@@ -166,7 +166,10 @@ pub fn load_personal(
             if let Some(expand) = block.expand.as_mut() {
                 file.conv(&format!("blocks.{}.expand", first + i), expand)?;
             }
-            file.conv(&format!("blocks.{}.depthwise", first + i), &mut block.depthwise)?;
+            file.conv(
+                &format!("blocks.{}.depthwise", first + i),
+                &mut block.depthwise,
+            )?;
             file.conv(&format!("blocks.{}.project", first + i), &mut block.project)?;
         }
         file.conv("head_conv", &mut top.head_conv)?;

@@ -252,7 +252,8 @@ pub async fn make_example(
     let clean = embeddings.remove(0);
     // Keep a small copy for on-the-fly augmentation when fine-tuning blocks.
     let side = KEPT_SIDE;
-    let small = image::imageops::thumbnail(image, side.min(image.width()), side.min(image.height()));
+    let small =
+        image::imageops::thumbnail(image, side.min(image.width()), side.min(image.height()));
     Ok(Example {
         clean,
         augmented: embeddings,

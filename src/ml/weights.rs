@@ -43,7 +43,11 @@ impl<'a> WeightFile<'a> {
         Ok(Self { tensors, device })
     }
 
-    pub(crate) fn floats(&self, name: &str, expected: &[usize]) -> Result<TensorData, WeightsError> {
+    pub(crate) fn floats(
+        &self,
+        name: &str,
+        expected: &[usize],
+    ) -> Result<TensorData, WeightsError> {
         let view = self
             .tensors
             .tensor(name)

@@ -409,7 +409,8 @@ impl EngineClient {
         if let Some(photo) = moved {
             to.photos.update(|p| p.push(photo));
             let key = to.key;
-            self.keeper.write(move |store| async move { store.move_photo(id, key).await });
+            self.keeper
+                .write(move |store| async move { store.move_photo(id, key).await });
         }
     }
 

@@ -35,7 +35,7 @@ pub struct Keeper {
     pub ready: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     /// Bytes used and the quota, as the browser estimates them.
-    pub usage: RwSignal<Option<(f64, f64)>>,
+    pub usage: RwSignal<Option<store::Usage>>,
     pub persisted: RwSignal<Option<bool>>,
     pub import: RwSignal<ImportState>,
     pub export_error: RwSignal<Option<String>>,
@@ -85,7 +85,7 @@ impl Keeper {
     }
 }
 
-async fn refresh_usage(usage: RwSignal<Option<(f64, f64)>>) {
+async fn refresh_usage(usage: RwSignal<Option<store::Usage>>) {
     if let Some(estimate) = store::estimate().await {
         usage.set(Some(estimate));
     }
@@ -170,11 +170,8 @@ impl EngineClient {
     /// Writes the classes (names, order) and training settings whenever they change.
     fn write_classes_and_settings(self: &Rc<Self>) {
         let weak = Rc::downgrade(self);
-        let (classes, ready, settings) = (
-            self.teach.classes,
-            self.keeper.ready,
-            self.teach.settings,
-        );
+        let (classes, ready, settings) =
+            (self.teach.classes, self.keeper.ready, self.teach.settings);
         Effect::new(move |_| {
             let records: Vec<ClassRecord> = classes.with(|classes| {
                 classes
@@ -288,9 +285,9 @@ impl EngineClient {
             }
             Err(message) => {
                 self.teach.personal_ready.set(false);
-                self.teach
-                    .model_error
-                    .set(Some(format!("the saved model could not be loaded: {message}")));
+                self.teach.model_error.set(Some(format!(
+                    "the saved model could not be loaded: {message}"
+                )));
             }
         }
     }
@@ -394,8 +391,8 @@ impl EngineClient {
     }
 
     pub(super) fn on_network_exported(&self, result: Result<ByteBuf, String>) {
-        let outcome = result
-            .and_then(|bytes| download(&bytes, &format!("glimpse-model-{}.zip", today())));
+        let outcome =
+            result.and_then(|bytes| download(&bytes, &format!("glimpse-model-{}.zip", today())));
         self.keeper.export_error.set(outcome.err());
     }
 
@@ -488,13 +485,15 @@ impl EngineClient {
             if let Some(store) = keeper.store()
                 && let Err(e) = store.replace_all(&snapshot).await
             {
-                keeper.import.set(ImportState::Failed(format!(
-                    "nothing was changed: {e}"
-                )));
+                keeper
+                    .import
+                    .set(ImportState::Failed(format!("nothing was changed: {e}")));
                 return;
             }
             client.apply_snapshot(snapshot);
-            keeper.import.set(ImportState::Done(format!("Imported {what}.")));
+            keeper
+                .import
+                .set(ImportState::Done(format!("Imported {what}.")));
             refresh_usage(keeper.usage).await;
         });
     }

@@ -4,6 +4,7 @@ mod client;
 mod drop_zone;
 mod heatmap;
 mod keep;
+mod offline;
 mod photo_view;
 mod prediction_row;
 mod result_card;
@@ -13,8 +14,9 @@ mod teach;
 use leptos::prelude::*;
 
 use crate::protocol::BackendChoice;
-use client::{EngineClient, pasted_files};
+use client::{EngineClient, ModelStatus, pasted_files};
 use drop_zone::DropZone;
+use offline::{Offline, UpdateBanner};
 use result_card::ResultCard;
 use status_bar::StatusBar;
 use teach::TeachPanel;
@@ -54,7 +56,21 @@ fn App() -> impl IntoView {
     let clear = move |_| client.with_value(|c| c.clear());
     let explain = move |id, choice| client.with_value(|c| c.explain(id, choice));
 
+    // Cache the site for offline use once the model has loaded (or failed to).
+    let offline = Offline::new();
+    Effect::new(move |registered: Option<bool>| {
+        if registered == Some(true) {
+            return true;
+        }
+        let settled = !matches!(status.get(), ModelStatus::Loading { .. });
+        if settled {
+            offline.register();
+        }
+        settled
+    });
+
     view! {
+        <UpdateBanner offline=offline />
         <header class="top">
             <div class="brand">
                 <span class="logo" aria-hidden="true"></span>
@@ -80,7 +96,10 @@ fn App() -> impl IntoView {
         </main>
         <footer>
             "EfficientNet-Lite0 (ImageNet-1k) running in your browser with Burn. "
-            "Nothing is uploaded: the page works offline once loaded."
+            "Nothing is uploaded. "
+            <span data-testid="offline-ready" data-ready=move || offline.ready.get().to_string()>
+                {move || if offline.ready.get() { "Ready to work offline." } else { "" }}
+            </span>
         </footer>
     }
 }

@@ -57,4 +57,3 @@ pub fn engine_with_examples(per_class: usize) -> (Engine, Vec<(u32, usize)>) {
     }
     (engine, labelled)
 }
-

@@ -30,10 +30,17 @@ pub fn KeepPanel(client: Client) -> impl IntoView {
     let include_photos = RwSignal::new(true);
     let confirm_clear = RwSignal::new(false);
     let usage_text = move || match usage.get() {
-        Some((used, quota)) => format!(
-            "Stored on this device: {} of {} available{}",
-            megabytes(used),
-            megabytes(quota),
+        Some(usage) => format!(
+            "{} of {} available{}",
+            match usage.work {
+                Some(work) => format!(
+                    "Your work takes {} on this device, the offline copy of Glimpse {}",
+                    megabytes(work),
+                    megabytes((usage.total - work).max(0.0))
+                ),
+                None => format!("Glimpse stores {} on this device", megabytes(usage.total)),
+            },
+            megabytes(usage.quota),
             match persisted.get() {
                 Some(true) => ", kept until you clear it",
                 Some(false) => "; the browser may clear it if the disk runs low",
@@ -45,7 +52,7 @@ pub fn KeepPanel(client: Client) -> impl IntoView {
     view! {
         <section class="keep" aria-labelledby="keep-title">
             <h3 id="keep-title">"Your work"</h3>
-            <p class="storage" data-testid="storage-used" data-bytes=move || usage.get().map(|u| u.0.to_string()).unwrap_or_default()>
+            <p class="storage" data-testid="storage-used" data-bytes=move || usage.get().map(|u| u.work.unwrap_or(u.total).to_string()).unwrap_or_default()>
                 {usage_text}
             </p>
             {move || keeper_error.get().map(|e| view! { <p class="error" data-testid="keep-error" role="alert">{e}</p> })}

@@ -156,7 +156,8 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
             <p class="hint">"Give each class a name and a few photos (10 or more is best). Training runs on this device; the photos stay here."</p>
             // Edits wait until saved work is back, so nothing typed is overwritten by it.
             <div class="classes" inert=move || !restored.get() data-restored=move || restored.get().to_string()>
-                <For each=move || classes.get() key=|c| c.key let:class>
+                // Keyed by the signals too: a restore or import brings new classes under old keys.
+                <For each=move || classes.get() key=|c| (c.key, c.name) let:class>
                     {
                         let key = class.key;
                         let others = Signal::derive(move || classes.get().iter().filter(|c| c.key != key).map(|c| (c.key, c.name.get())).collect::<Vec<_>>());
