@@ -76,6 +76,24 @@ test('keep and carry: reload restores everything; export, clear, import give the
   await glimpse.waitReady();
   await expectRestored(page, accuracy);
   expectSamePredictions(trained, await unseen(glimpse, 'b'));
+  // The model choice is remembered.
+  await page.getByTestId('model-select').selectOption('imagenet');
+  await page.reload();
+  await glimpse.waitReady();
+  await expect(page.getByTestId('model-select')).toHaveValue('imagenet');
+  await page.getByTestId('model-select').selectOption('personal');
+
+  // A reload in the middle of a training run keeps every photo and the last finished model.
+  await page.locator('.settings summary').click();
+  await page.getByTestId('train-mode').selectOption('blocks');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'running');
+  await page.reload();
+  await glimpse.waitReady();
+  await expectRestored(page, accuracy);
+  await expect(page.getByTestId('train-mode')).toHaveValue('blocks');
+  expectSamePredictions(trained, await unseen(glimpse, 'r'));
+
   const used = Number(await page.getByTestId('storage-used').getAttribute('data-bytes'));
   console.log(`IndexedDB for ${NAMES.length} x ${PER_CLASS} photos and a model: ${(used / 1e6).toFixed(2)} MB (browser estimate)`);
   expect(used).toBeGreaterThan(0);

@@ -48,8 +48,10 @@ fn Settings(settings: RwSignal<TrainSettings>) -> impl IntoView {
             <summary>"Advanced settings"</summary>
             <div class="settings-grid">
                 <label>"Train"
-                    <select data-testid="train-mode" on:change=move |e| settings.update(|s| s.mode = if event_target_value(&e) == "blocks" { TrainMode::HeadAndBlocks } else { TrainMode::HeadOnly })>
-                        <option value="head" selected>"the head only (fast)"</option>
+                    <select data-testid="train-mode"
+                        prop:value=move || if settings.get().mode == TrainMode::HeadAndBlocks { "blocks" } else { "head" }
+                        on:change=move |e| settings.update(|s| s.mode = if event_target_value(&e) == "blocks" { TrainMode::HeadAndBlocks } else { TrainMode::HeadOnly })>
+                        <option value="head">"the head only (fast)"</option>
                         <option value="blocks">"the head and the last blocks"</option>
                     </select>
                 </label>
