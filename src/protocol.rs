@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 pub use serde_bytes::ByteBuf;
 
+pub use crate::engine::BenchmarkRun;
 pub use crate::engine::bundle::{Project, ProjectPhoto, SavedModel};
 pub use crate::engine::teach::{
     HeldOut, KeptExample, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
@@ -100,6 +101,14 @@ pub enum Request {
     CheckProject {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
+    },
+    /// Time ImageNet forward passes on `pixels` (one preprocessed input), repeated `batch` times:
+    /// the side-by-side benchmark (`bench/`), reached through the page's `?bench` hook.
+    Benchmark {
+        pixels: Vec<f32>,
+        batch: u32,
+        runs: u32,
+        warmup: u32,
     },
     /// The personal model as a whole network for other tools; `created` is the date to record.
     ExportNetwork {
@@ -204,6 +213,7 @@ pub enum Response {
     /// The checked project and a thumbnail per photo.
     ProjectChecked(Result<(Project, Vec<ByteBuf>), String>),
     NetworkExported(Result<ByteBuf, String>),
+    Benchmarked(Result<BenchmarkRun, String>),
     ModelChanged {
         personal: bool,
         result: Result<(), String>,

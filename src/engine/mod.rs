@@ -35,6 +35,13 @@ use teach::{
 /// A class's name and synonyms.
 type NamedClass = (String, Vec<String>);
 
+/// What one benchmark request measured.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BenchmarkRun {
+    pub times_ms: Vec<f64>,
+    pub logits: Vec<f32>,
+}
+
 /// How many classes each photo's card lists.
 pub const TOP_K: usize = 5;
 
@@ -312,7 +319,42 @@ impl Engine {
         Ok(standalone::write(&config, &tensors))
     }
 
-    /// Switches between the ImageNet model and the personal one.
+    /// Times `runs` ImageNet forward passes of `batch` copies of one model input (upload, network,
+    /// logits read back), after `warmup` untimed ones, for the side-by-side benchmark. Answers the
+    /// times and the logits of the first copy, to check the other runtime got the same answer.
+    pub async fn benchmark(
+        &self,
+        pixels: &[f32],
+        batch: usize,
+        runs: usize,
+        warmup: usize,
+    ) -> Result<BenchmarkRun, String> {
+        let size = 3 * INPUT_SIZE * INPUT_SIZE;
+        if pixels.len() != size || batch == 0 {
+            return Err(format!(
+                "expected one {size}-value input and a batch of at least 1"
+            ));
+        }
+        let input: Vec<f32> = pixels.iter().copied().cycle().take(size * batch).collect();
+        let mut times_ms = Vec::with_capacity(runs);
+        let mut logits = Vec::new();
+        for run in 0..warmup + runs {
+            let started = Instant::now();
+            let x = Tensor::<4>::from_data(
+                TensorData::new(input.clone(), [batch, 3, INPUT_SIZE, INPUT_SIZE]),
+                &self.device,
+            );
+            logits = read_floats(self.model.forward(x))
+                .await
+                .map_err(|e| e.to_string())?;
+            if run >= warmup {
+                times_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        logits.truncate(logits.len() / batch);
+        Ok(BenchmarkRun { times_ms, logits })
+    }
+
     pub fn use_personal_model(&mut self, personal: bool) -> Result<(), String> {
         if personal && self.personal.is_none() {
             return Err("there is no personal model yet: train one first".into());

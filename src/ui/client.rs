@@ -89,6 +89,8 @@ pub struct EngineClient {
     pub(super) saved_model: RefCell<Option<SavedModel>>,
     /// The model choice to apply once a restored model has loaded.
     pub(super) wanted_personal: Cell<bool>,
+    /// Promises of `?bench` requests waiting for their answer, in order.
+    pub(super) benchmarks: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
     bridge: RefCell<Option<WorkerBridge<EngineWorker>>>,
     pub status: RwSignal<ModelStatus>,
     pub cards: RwSignal<Vec<PhotoCard>>,
@@ -110,6 +112,7 @@ impl EngineClient {
             kept: RefCell::new(HashMap::new()),
             saved_model: RefCell::new(None),
             wanted_personal: Cell::new(false),
+            benchmarks: RefCell::new(VecDeque::new()),
             bridge: RefCell::new(None),
             status: RwSignal::new(ModelStatus::Loading {
                 loaded: 0,
@@ -141,6 +144,7 @@ impl EngineClient {
         });
         *client.bridge.borrow_mut() = Some(bridge);
         client.restore_saved();
+        client.expose_benchmark();
         client
     }
 
@@ -219,6 +223,7 @@ impl EngineClient {
             },
             Response::ProjectChecked(result) => self.on_project_checked(result),
             Response::NetworkExported(result) => self.on_network_exported(result),
+            Response::Benchmarked(result) => self.on_benchmarked(result),
             Response::Explained {
                 id,
                 class_index,

@@ -1,5 +1,6 @@
 //! The page: Leptos components that talk to the engine only through `client` (the protocol).
 
+mod bench_hook;
 mod client;
 mod drop_zone;
 mod heatmap;

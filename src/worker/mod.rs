@@ -176,6 +176,22 @@ impl Session {
                 };
                 respond(Response::ProjectChecked(result));
             }
+            Request::Benchmark {
+                pixels,
+                batch,
+                runs,
+                warmup,
+            } => {
+                let result = match self.engine.as_ref() {
+                    Some(engine) => {
+                        engine
+                            .benchmark(&pixels, batch as usize, runs as usize, warmup as usize)
+                            .await
+                    }
+                    None => Err(NOT_LOADED.into()),
+                };
+                respond(Response::Benchmarked(result));
+            }
             Request::ExportNetwork { created } => {
                 let result = match self.engine.as_ref() {
                     Some(engine) => engine.export_network(&created).await.map(ByteBuf::from),

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Writes dist-bench/efficientnet-lite0.onnx, Glimpse's weights as an ONNX model for the
+# side-by-side benchmark against ONNX Runtime Web, and checks it: onnxruntime (CPU) must give the
+# logits Glimpse computes natively for the sample photos, on the same input tensors.
+# Python packages (pinned) go into a virtual environment in the cache, from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE=${GLIMPSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/glimpse}
+VENV="$CACHE/onnx-venv"
+OUT=${1:-dist-bench/efficientnet-lite0.onnx}
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import onnx, onnxruntime' 2>/dev/null; then
+  echo "[onnx] installing onnx, onnxruntime and numpy into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check onnx==1.23.2 onnxruntime==1.31.1 numpy==2.4.6
+fi
+scripts/weights.sh
+mkdir -p "$(dirname "$OUT")" target/onnx-reference
+cargo run --quiet --release --example reference_outputs -- target/onnx-reference
+"$VENV/bin/python" scripts/export_onnx.py weights/efficientnet-lite0.f16.safetensors "$OUT" \
+  --check target/onnx-reference

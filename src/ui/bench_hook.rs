@@ -1,0 +1,66 @@
+//! `?bench` in the page URL exposes `window.glimpseBenchmark(pixels, batch, runs, warmup)` to the
+//! side-by-side benchmark (`bench/compare.spec.ts`): a promise of `{ timesMs, logits }`, timed
+//! inside the engine's worker exactly as the page's own inference runs.
+
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::Closure;
+
+use super::client::EngineClient;
+use crate::protocol::{BenchmarkRun, Request};
+
+fn wanted() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+        .is_some_and(|params| params.has("bench"))
+}
+
+impl EngineClient {
+    pub(super) fn expose_benchmark(self: &Rc<Self>) {
+        if !wanted() {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let run = Closure::<dyn Fn(js_sys::Float32Array, u32, u32, u32) -> js_sys::Promise>::new(
+            move |pixels: js_sys::Float32Array, batch, runs, warmup| {
+                let weak = weak.clone();
+                js_sys::Promise::new(&mut |resolve, reject| {
+                    let Some(client) = weak.upgrade() else {
+                        let _ = reject.call1(&JsValue::NULL, &"the page is gone".into());
+                        return;
+                    };
+                    client.benchmarks.borrow_mut().push_back((resolve, reject));
+                    client.send(Request::Benchmark {
+                        pixels: pixels.to_vec(),
+                        batch,
+                        runs,
+                        warmup,
+                    });
+                })
+            },
+        );
+        let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseBenchmark".into(), run.as_ref());
+        run.forget();
+    }
+
+    pub(super) fn on_benchmarked(&self, result: Result<BenchmarkRun, String>) {
+        let Some((resolve, reject)) = self.benchmarks.borrow_mut().pop_front() else {
+            return;
+        };
+        match result {
+            Ok(run) => {
+                let out = js_sys::Object::new();
+                let times: js_sys::Array = run.times_ms.iter().map(|&t| JsValue::from(t)).collect();
+                let _ = js_sys::Reflect::set(&out, &"timesMs".into(), &times);
+                let logits = js_sys::Float32Array::from(&run.logits[..]);
+                let _ = js_sys::Reflect::set(&out, &"logits".into(), &logits);
+                let _ = resolve.call1(&JsValue::NULL, &out);
+            }
+            Err(message) => {
+                let _ = reject.call1(&JsValue::NULL, &message.into());
+            }
+        }
+    }
+}
