@@ -472,8 +472,11 @@ impl EngineClient {
         self.send(Request::CancelTraining);
     }
 
+    /// The person's choice of model; stored at once (not when the engine answers) so that a
+    /// reload right after it keeps it.
     pub fn use_personal_model(&self, personal: bool) {
         self.send(Request::UseModel { personal });
+        self.keep_model_choice(personal);
     }
 
     /// Removes every card and frees the thumbnails.

@@ -48,6 +48,19 @@ async function expectRestored(page: Page, accuracy: string) {
   await expect(page.getByTestId('model-select')).toHaveValue('personal');
 }
 
+/** A setting as stored in IndexedDB (writes are asynchronous: poll before reloading). */
+async function stored(page: Page, key: string): Promise<any> {
+  return page.evaluate((key) => new Promise((resolve, reject) => {
+    const open = indexedDB.open('glimpse');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction('settings').objectStore('settings').get(key);
+      get.onsuccess = () => { open.result.close(); resolve(get.result); };
+      get.onerror = () => reject(get.error);
+    };
+  }), key);
+}
+
 async function download(page: Page, testId: string, name: string): Promise<string> {
   const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
   const target = path.join(ARTIFACTS, name);
@@ -76,8 +89,9 @@ test('keep and carry: reload restores everything; export, clear, import give the
   await glimpse.waitReady();
   await expectRestored(page, accuracy);
   expectSamePredictions(trained, await unseen(glimpse, 'b'));
-  // The model choice is remembered.
+  // The model choice is remembered (once stored: IndexedDB writes are asynchronous).
   await page.getByTestId('model-select').selectOption('imagenet');
+  await expect.poll(() => stored(page, 'use-personal')).toBe(false);
   await page.reload();
   await glimpse.waitReady();
   await expect(page.getByTestId('model-select')).toHaveValue('imagenet');
@@ -86,6 +100,7 @@ test('keep and carry: reload restores everything; export, clear, import give the
   // A reload in the middle of a training run keeps every photo and the last finished model.
   await page.locator('.settings summary').click();
   await page.getByTestId('train-mode').selectOption('blocks');
+  await expect.poll(async () => (await stored(page, 'train-settings'))?.mode).toBe('HeadAndBlocks');
   await page.getByTestId('train').click();
   await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'running');
   await page.reload();
