@@ -4,7 +4,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { GlimpsePage, dropCrops, nameClasses } from '../tests/e2e/glimpse-page';
+import { GlimpsePage, teachTextures } from '../tests/e2e/glimpse-page';
 
 const NAMES = ['brick', 'grass', 'gravel'];
 const PER_CLASS = 30;
@@ -21,13 +21,7 @@ test('keep footprint: 3 classes x 30 photos', async ({ page }) => {
   const glimpse = new GlimpsePage(page);
   await glimpse.open('cpu');
   await glimpse.waitReady();
-  await nameClasses(page, NAMES);
-  for (const [i, name] of NAMES.entries()) {
-    await dropCrops(page, `[data-testid="class"][data-class-name="${name}"]`, name, 0, PER_CLASS, 17 + i, `${name}-train`);
-  }
-  await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(NAMES.length * PER_CLASS, { timeout: 600_000 });
-  await page.getByTestId('train').click();
-  await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'done', { timeout: 300_000 });
+  await teachTextures(page, NAMES, PER_CLASS, 600_000);
   await page.reload();
   await glimpse.waitReady();
   await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(NAMES.length * PER_CLASS);

@@ -234,11 +234,7 @@ pub fn write(project: &Project, created: &str, include_photos: bool) -> Vec<u8> 
     // JPEG does not deflate; storing keeps export fast.
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let mut add = |name: &str, options: SimpleFileOptions, bytes: &[u8]| {
-        zip.start_file(name, options)
-            .and_then(|()| zip.write_all(bytes).map_err(Into::into))
-            .expect("writing a zip into memory cannot fail");
-    };
+    let mut add = |name: &str, options, bytes: &[u8]| add_entry(&mut zip, name, options, bytes);
     let json = serde_json::to_vec_pretty(&manifest).expect("the manifest serialises");
     add(MANIFEST, deflated, &json);
     if let Some(model) = &project.model {
@@ -266,6 +262,41 @@ pub fn write(project: &Project, created: &str, include_photos: bool) -> Vec<u8> 
     zip.finish()
         .expect("finishing a zip in memory cannot fail")
         .into_inner()
+}
+
+/// Adds one file to a zip being written in memory.
+pub(crate) fn add_entry(
+    zip: &mut ZipWriter<Cursor<Vec<u8>>>,
+    name: &str,
+    options: SimpleFileOptions,
+    bytes: &[u8],
+) {
+    zip.start_file(name, options)
+        .and_then(|()| zip.write_all(bytes).map_err(Into::into))
+        .expect("writing a zip into memory cannot fail");
+}
+
+pub(crate) fn open_zip(bytes: &[u8]) -> Result<ZipArchive<Cursor<&[u8]>>, BundleError> {
+    ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+        BundleError::NotOurs(format!("it is not a zip archive, or it is cut short ({e})"))
+    })
+}
+
+/// Refuses another program's file, or one from a newer Glimpse.
+pub(crate) fn check_format(
+    file: &str,
+    (format, version): (&str, u32),
+    (expected, supported): (&str, u32),
+) -> Result<(), BundleError> {
+    if format != expected {
+        return Err(BundleError::NotOurs(format!(
+            "{file} names the format \"{format}\""
+        )));
+    }
+    if version > supported {
+        return Err(BundleError::TooNew(version));
+    }
+    Ok(())
 }
 
 /// Reads one entry, trusting neither its declared size nor its compressed stream.
@@ -395,9 +426,7 @@ pub fn read(bytes: &[u8]) -> Result<Project, BundleError> {
             limit: MAX_FILE_BYTES as u64,
         });
     }
-    let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        BundleError::NotOurs(format!("it is not a zip archive, or it is cut short ({e})"))
-    })?;
+    let mut archive = open_zip(bytes)?;
     if archive.index_for_name(MANIFEST).is_none() {
         return Err(BundleError::NotOurs(format!("the zip has no {MANIFEST}")));
     }
@@ -419,15 +448,11 @@ pub fn read(bytes: &[u8]) -> Result<Project, BundleError> {
             _ => invalid(format!("{MANIFEST} is not as expected: {e}")),
         }
     })?;
-    if manifest.format != FORMAT {
-        return Err(BundleError::NotOurs(format!(
-            "{MANIFEST} names the format \"{}\"",
-            manifest.format
-        )));
-    }
-    if manifest.format_version > FORMAT_VERSION {
-        return Err(BundleError::TooNew(manifest.format_version));
-    }
+    check_format(
+        MANIFEST,
+        (&manifest.format, manifest.format_version),
+        (FORMAT, FORMAT_VERSION),
+    )?;
     if manifest.format_version == 0 {
         return Err(invalid("format version 0 does not exist"));
     }

@@ -4,13 +4,15 @@
 //! in one zip; the config is also in the safetensors header's metadata (`glimpse.config`).
 
 use std::collections::HashMap;
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
+use zip::{CompressionMethod, ZipWriter};
 
-use super::bundle::{Architecture, BundleError, Preprocessing};
+use super::bundle::{
+    Architecture, BundleError, Preprocessing, add_entry, check_format, entry, open_zip,
+};
 use super::model_file::{NamedTensor, to_safetensors};
 
 pub const FORMAT: &str = "glimpse-network";
@@ -59,11 +61,8 @@ pub fn write(config: &NetworkConfig, tensors: &[NamedTensor]) -> Vec<u8> {
     );
     let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, bytes) in [(CONFIG, json.as_bytes()), (WEIGHTS, &weights[..])] {
-        zip.start_file(name, options)
-            .and_then(|()| zip.write_all(bytes).map_err(Into::into))
-            .expect("writing a zip into memory cannot fail");
-    }
+    add_entry(&mut zip, CONFIG, options, json.as_bytes());
+    add_entry(&mut zip, WEIGHTS, options, &weights);
     zip.finish()
         .expect("finishing a zip in memory cannot fail")
         .into_inner()
@@ -71,24 +70,18 @@ pub fn write(config: &NetworkConfig, tensors: &[NamedTensor]) -> Vec<u8> {
 
 /// Reads the zip back: its config (checked) and the safetensors bytes.
 pub fn read(bytes: &[u8]) -> Result<(NetworkConfig, Vec<u8>), BundleError> {
-    let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        BundleError::NotOurs(format!("it is not a zip archive, or it is cut short ({e})"))
-    })?;
-    let json = super::bundle::entry(&mut archive, CONFIG, MAX_CONFIG_BYTES)?;
+    let mut archive = open_zip(bytes)?;
+    let json = entry(&mut archive, CONFIG, MAX_CONFIG_BYTES)?;
     let config: NetworkConfig = serde_json::from_slice(&json)
         .map_err(|e| BundleError::Invalid(format!("{CONFIG} is not as expected: {e}")))?;
-    if config.format != FORMAT {
-        return Err(BundleError::NotOurs(format!(
-            "{CONFIG} names the format \"{}\"",
-            config.format
-        )));
-    }
-    if config.format_version > FORMAT_VERSION {
-        return Err(BundleError::TooNew(config.format_version));
-    }
+    check_format(
+        CONFIG,
+        (&config.format, config.format_version),
+        (FORMAT, FORMAT_VERSION),
+    )?;
     if config.classes.is_empty() {
         return Err(BundleError::Invalid("the model has no classes".into()));
     }
-    let weights = super::bundle::entry(&mut archive, WEIGHTS, MAX_WEIGHTS_BYTES)?;
+    let weights = entry(&mut archive, WEIGHTS, MAX_WEIGHTS_BYTES)?;
     Ok((config, weights))
 }

@@ -439,17 +439,12 @@ impl EngineClient {
         }
         let classes = self.teach.classes.get_untracked();
         let names: Vec<String> = classes.iter().map(|c| c.name.get_untracked()).collect();
-        let examples: Vec<(u32, u32)> = classes
-            .iter()
-            .enumerate()
-            .flat_map(|(index, class)| {
-                class
-                    .photos
-                    .get_untracked()
-                    .into_iter()
-                    .filter(|p| p.state.get_untracked() == ExampleState::Ready)
-                    .map(move |p| (p.id, index as u32))
-            })
+        let examples: Vec<(u32, u32)> = self
+            .teach
+            .photos_by_class()
+            .into_iter()
+            .filter(|(_, p)| p.state.get_untracked() == ExampleState::Ready)
+            .map(|(index, p)| (p.id, index as u32))
             .collect();
         let settings = self.teach.settings.get_untracked();
         self.teach.history.set(Vec::new());

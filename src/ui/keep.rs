@@ -343,23 +343,17 @@ impl EngineClient {
     fn project(&self) -> Project {
         let classes = self.teach.classes.get_untracked();
         let kept = self.kept.borrow();
-        let photos = classes
-            .iter()
-            .enumerate()
-            .flat_map(|(index, class)| {
-                class
-                    .photos
-                    .get_untracked()
-                    .into_iter()
-                    .filter_map(|p| {
-                        kept.get(&p.id).map(|k| ProjectPhoto {
-                            class: index,
-                            name: p.name.clone(),
-                            jpeg: k.photo.clone(),
-                            embeddings: k.embeddings.clone(),
-                        })
-                    })
-                    .collect::<Vec<_>>()
+        let photos = self
+            .teach
+            .photos_by_class()
+            .into_iter()
+            .filter_map(|(class, p)| {
+                kept.get(&p.id).map(|k| ProjectPhoto {
+                    class,
+                    name: p.name.clone(),
+                    jpeg: k.photo.clone(),
+                    embeddings: k.embeddings.clone(),
+                })
             })
             .collect();
         Project {

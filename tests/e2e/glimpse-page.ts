@@ -203,3 +203,17 @@ export async function nameClasses(page: Page, names: string[]) {
   for (const name of names) await expect(page.locator(`[data-testid="class"][data-class-name="${name}"]`)).toHaveCount(1);
 }
 
+
+/**
+ * Names one class per texture, drops `perClass` crops of its left half into each, waits until
+ * every photo is embedded, trains with the current settings and waits for the report.
+ */
+export async function teachTextures(page: Page, names: string[], perClass: number, timeout = 300_000) {
+  await nameClasses(page, names);
+  for (const [i, name] of names.entries()) {
+    await dropCrops(page, `[data-testid="class"][data-class-name="${name}"]`, name, 0, perClass, 17 + i, `${name}-train`);
+  }
+  await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(names.length * perClass, { timeout });
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'done', { timeout });
+}

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { GlimpsePage, dropCrops, nameClasses } from './glimpse-page';
+import { GlimpsePage, dropCrops, teachTextures } from './glimpse-page';
 
 const NAMES = ['brick', 'grass', 'gravel'];
 const PER_CLASS = 6;
@@ -73,13 +73,7 @@ test('keep and carry: reload restores everything; export, clear, import give the
   const glimpse = new GlimpsePage(page);
   await glimpse.open('cpu');
   await glimpse.waitReady();
-  await nameClasses(page, NAMES);
-  for (const [i, name] of NAMES.entries()) {
-    await dropCrops(page, `[data-testid="class"][data-class-name="${name}"]`, name, 0, PER_CLASS, 17 + i, `${name}-train`);
-  }
-  await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(NAMES.length * PER_CLASS, { timeout: 180_000 });
-  await page.getByTestId('train').click();
-  await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
+  await teachTextures(page, NAMES, PER_CLASS, 180_000);
   const accuracy = (await page.getByTestId('metric-accuracy').getAttribute('data-value'))!;
   const trained = await unseen(glimpse, 'a');
   expect(trained.map(([label]) => label)).toEqual(NAMES);

@@ -111,6 +111,23 @@ impl Teach {
         }
     }
 
+    /// Every photo, with the position of its class on screen, in screen order.
+    pub fn photos_by_class(&self) -> Vec<(usize, TeachPhoto)> {
+        self.classes.with_untracked(|classes| {
+            classes
+                .iter()
+                .enumerate()
+                .flat_map(|(index, class)| {
+                    class
+                        .photos
+                        .get_untracked()
+                        .into_iter()
+                        .map(move |photo| (index, photo))
+                })
+                .collect()
+        })
+    }
+
     /// The class a photo is in now.
     pub fn class_of(&self, id: u32) -> Option<TeachClass> {
         self.classes.with_untracked(|classes| {
