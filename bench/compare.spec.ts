@@ -15,6 +15,7 @@ import { GlimpsePage } from '../tests/e2e/glimpse-page';
 const ROOT = path.join(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'cpu,webgpu').split(',') as Backend[];
 const ORT_PORT = 8092;
 const ORT_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm',
   'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
@@ -67,7 +68,7 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
   await new Promise<void>((resolve) => server.listen(ORT_PORT, '127.0.0.1', resolve));
   const rows: any[] = [];
   try {
-    for (const backend of ['cpu', 'webgpu'] as Backend[]) {
+    for (const backend of BACKENDS) {
       const glimpsePage = await browser.newPage();
       const glimpse = new GlimpsePage(glimpsePage);
       await glimpsePage.goto(`./?backend=${backend}&bench`);
