@@ -4,24 +4,20 @@
 // writes bench/results/compare.json.
 // Run: scripts/bench.sh   (builds the site and the ONNX model first)
 import { expect, test, type Page } from '@playwright/test';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-// @ts-ignore: http-server ships no types
-import httpServer from 'http-server';
 import { GlimpsePage } from '../tests/e2e/glimpse-page';
+import { ROOT, ortSite, serve } from './sites';
 
-const ROOT = path.join(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'cpu,webgpu').split(',') as Backend[];
 const ORT_PORT = 8092;
-const ORT_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm',
-  'ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
 type Backend = 'cpu' | 'webgpu';
-interface Run { timesMs: number[]; logits: number[] }
+interface Layer { layer: string; ms: number }
+interface Run { timesMs: number[]; logits: number[]; layers?: Layer[] }
 
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -32,19 +28,10 @@ function maxDiff(a: number[], b: number[]): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 }
 
-/** A folder with the ORT page, ORT's files from node_modules and the ONNX model. */
-function ortSite(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'glimpse-ort-'));
-  for (const file of ['index.html', 'ort-bench.mjs']) copyFileSync(path.join(__dirname, 'ort', file), path.join(dir, file));
-  for (const file of ORT_FILES) copyFileSync(path.join(ROOT, 'node_modules', 'onnxruntime-web', 'dist', file), path.join(dir, file));
-  copyFileSync(path.join(ROOT, 'dist-bench', 'efficientnet-lite0.onnx'), path.join(dir, 'efficientnet-lite0.onnx'));
-  return dir;
-}
-
 async function glimpseRun(page: Page, backend: Backend, pixels: number[], batch: number): Promise<Run> {
   return page.evaluate(async ({ pixels, batch, runs, warmup }) => {
     const out = await (window as any).glimpseBenchmark(new Float32Array(pixels), batch, runs, warmup);
-    return { timesMs: out.timesMs, logits: Array.from(out.logits as Float32Array) };
+    return { timesMs: out.timesMs, logits: Array.from(out.logits as Float32Array), layers: out.layers };
   }, { pixels, batch, runs: RUNS, warmup: WARMUP });
 }
 
@@ -64,8 +51,7 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
   const input = readFileSync(path.join(ROOT, 'target', 'onnx-reference', 'cat.input.f32'));
   const pixels = Array.from(new Float32Array(input.buffer, input.byteOffset, input.length / 4));
   const site = ortSite();
-  const server = httpServer.createServer({ root: site, cache: -1, silent: true });
-  await new Promise<void>((resolve) => server.listen(ORT_PORT, '127.0.0.1', resolve));
+  const server = await serve(site.dir, ORT_PORT);
   const rows: any[] = [];
   try {
     for (const backend of BACKENDS) {
@@ -84,6 +70,7 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
           glimpse: { median: quantile(g.timesMs, 0.5), p90: quantile(g.timesMs, 0.9) },
           ort: { median: quantile(o.timesMs, 0.5), p90: quantile(o.timesMs, 0.9) },
           maxLogitDiff: maxDiff(g.logits, o.logits),
+          glimpseLayers: g.layers ?? [],
         };
         rows.push(row);
         console.log(`${backend} batch ${batch}: Glimpse ${row.glimpse.median.toFixed(1)} / ${row.glimpse.p90.toFixed(1)} ms, ORT ${row.ort.median.toFixed(1)} / ${row.ort.p90.toFixed(1)} ms, ratio ${(row.glimpse.median / row.ort.median).toFixed(2)}, max |logit diff| ${row.maxLogitDiff.toExponential(1)}`);
@@ -94,13 +81,13 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
       await ortPage.close();
     }
   } finally {
-    await new Promise<void>((resolve) => server.server.close(() => resolve()));
-    rmSync(site, { recursive: true, force: true });
+    await server.close();
+    site.remove();
   }
 
   const dist = path.join(ROOT, 'dist');
   const wasm = (prefix: string) => {
-    const name = require('node:fs').readdirSync(dist).find((f: string) => f.startsWith(prefix) && f.endsWith('.wasm'));
+    const name = readdirSync(dist).find((f: string) => f.startsWith(prefix) && f.endsWith('.wasm'));
     return bytes(path.join(dist, name));
   };
   const shipped = {
@@ -111,6 +98,18 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
       model: statSync(path.join(ROOT, 'dist-bench', 'efficientnet-lite0.onnx')).size,
     },
   };
+  for (const r of rows.filter((r) => r.glimpseLayers.length > 0)) {
+    const total = r.glimpseLayers.reduce((sum: number, l: Layer) => sum + l.ms, 0);
+    const byKind = new Map<string, number>();
+    for (const l of r.glimpseLayers as Layer[]) {
+      const kind = l.layer.replace(/^block \d+ /, '').replace(/ \(.*$/, '').replace(/ \/2$/, '');
+      byKind.set(kind, (byKind.get(kind) ?? 0) + l.ms);
+    }
+    console.log(`\nGlimpse ${r.backend} batch 1, where the time goes (per-layer medians, sum ${total.toFixed(1)} ms):`);
+    for (const [kind, ms] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${kind.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms  ${(100 * ms / total).toFixed(0).padStart(3)}%`);
+    const slowest = [...r.glimpseLayers].sort((a: Layer, b: Layer) => b.ms - a.ms).slice(0, 8);
+    for (const l of slowest) console.log(`    ${l.layer.padEnd(44)} ${l.ms.toFixed(2)} ms`);
+  }
   console.log('\n| path | batch | Glimpse median / p90 (ms) | ORT-Web median / p90 (ms) | Glimpse / ORT |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) {

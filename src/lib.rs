@@ -1,7 +1,9 @@
 //! Glimpse: a private image classifier that runs entirely in the browser.
 //!
 //! `ml` and `engine` are plain Burn + `image` and build natively for the tests; `worker` and `ui`
-//! are the browser edges and exist only on wasm32.
+//! are the browser edges and exist only on wasm32. The `engine` feature (on by default) brings
+//! Burn in: the page's binary is built without it, so it carries none of the engine's code or
+//! start-up work, only the plain data it exchanges with the worker.
 
 pub mod engine;
 pub mod ml;
@@ -11,5 +13,5 @@ pub mod protocol;
 pub mod store;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "engine"))]
 pub mod worker;

@@ -9,15 +9,13 @@
 use serde::{Deserialize, Serialize};
 pub use serde_bytes::ByteBuf;
 
-pub use crate::engine::BenchmarkRun;
 pub use crate::engine::bundle::{Project, ProjectPhoto, SavedModel};
-pub use crate::engine::teach::{
-    HeldOut, KeptExample, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
+pub use crate::engine::records::{
+    BenchmarkRun, HeldOut, KeptExample, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
 };
 pub use crate::ml::metrics::Evaluation;
-pub use crate::ml::personal_head::EpochReport;
 use crate::ml::preprocess::{CropBox, DecodeError};
-pub use crate::ml::saliency::SaliencyMethod;
+pub use crate::ml::records::{EpochReport, SaliencyMethod};
 
 /// Which compute backend the person asked for (`?backend=` in the page URL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +108,8 @@ pub enum Request {
         runs: u32,
         warmup: u32,
     },
+    /// How much memory the engine's wasm instance holds (benchmarks and load tests).
+    Memory,
     /// The personal model as a whole network for other tools; `created` is the date to record.
     ExportNetwork {
         created: String,
@@ -176,6 +176,32 @@ pub enum PhotoError {
     Stored(String),
 }
 
+/// How the engine's start went: the status line shows the total, the benchmark splits a first
+/// prediction with it. Times marked "worker clock" are `performance.now()` in the worker.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadTimings {
+    /// The worker clock's origin in ms since the epoch, to line its times up with the page's.
+    pub clock_origin_ms: f64,
+    /// When the worker's wasm download started and ended (worker clock, Resource Timing).
+    pub wasm_fetch: Option<(f64, f64)>,
+    /// When the engine got its start request, its wasm compiled and running (worker clock).
+    pub started_at: f64,
+    /// Choosing and opening the compute device.
+    pub device_ms: f64,
+    pub weights_download_ms: f64,
+    /// Parsing the weight file and uploading it to the device.
+    pub weights_load_ms: f64,
+    /// The first (blank) run: shader compilation, pipelines, kernel choices.
+    pub warm_up_ms: f64,
+}
+
+impl LoadTimings {
+    /// From the start request to a ready engine.
+    pub fn engine_ms(&self) -> f64 {
+        self.device_ms + self.weights_download_ms + self.weights_load_ms + self.warm_up_ms
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Response {
     LoadProgress {
@@ -184,7 +210,7 @@ pub enum Response {
     },
     Ready {
         backend: BackendInfo,
-        load_ms: f64,
+        timings: LoadTimings,
     },
     InitFailed {
         message: String,
@@ -214,6 +240,10 @@ pub enum Response {
     ProjectChecked(Result<(Project, Vec<ByteBuf>), String>),
     NetworkExported(Result<ByteBuf, String>),
     Benchmarked(Result<BenchmarkRun, String>),
+    /// The worker's wasm linear memory in bytes: it only grows, so it is the peak so far.
+    Memory {
+        wasm_bytes: u64,
+    },
     ModelChanged {
         personal: bool,
         result: Result<(), String>,

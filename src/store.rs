@@ -14,7 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::engine::bundle::SavedModel;
-use crate::engine::teach::TrainSettings;
+use crate::engine::records::TrainSettings;
 
 const DB_NAME: &str = "glimpse";
 const DB_VERSION: u32 = 1;

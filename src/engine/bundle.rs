@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use super::model_file::{NamedTensor, to_safetensors};
-use super::teach::{AUGMENTED_VIEWS, TrainSettings, TrainingSummary};
-use crate::ml::model::{BLOCK_COUNT, FEATURE_CHANNELS, INPUT_SIZE};
+use super::records::{AUGMENTED_VIEWS, TrainSettings, TrainingSummary};
+use super::tensor_file::{NamedTensor, to_safetensors};
+use crate::ml::shape::{BLOCK_COUNT, FEATURE_CHANNELS, INPUT_SIZE};
 
 pub const FORMAT: &str = "glimpse-project";
 /// Bumped when a reader of the previous version would misread a file.

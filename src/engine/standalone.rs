@@ -13,7 +13,7 @@ use zip::{CompressionMethod, ZipWriter};
 use super::bundle::{
     Architecture, BundleError, Preprocessing, add_entry, check_format, entry, open_zip,
 };
-use super::model_file::{NamedTensor, to_safetensors};
+use super::tensor_file::{NamedTensor, to_safetensors};
 
 pub const FORMAT: &str = "glimpse-network";
 pub const FORMAT_VERSION: u32 = 1;

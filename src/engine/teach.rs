@@ -12,11 +12,13 @@ use std::collections::HashMap;
 
 use burn::prelude::*;
 use image::RgbImage;
-use serde::{Deserialize, Serialize};
 
+pub use super::records::{
+    AUGMENTED_VIEWS, HeldOut, KeptExample, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
+};
 use crate::ml::augment::random_view;
 use crate::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune, frozen_prefix};
-use crate::ml::metrics::{Evaluation, evaluate};
+use crate::ml::metrics::evaluate;
 use crate::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
 use crate::ml::personal_head::{
     EpochReport, Examples, HeadTrainingConfig, PersonalHead, train_head,
@@ -25,44 +27,10 @@ use crate::ml::preprocess::{encode_jpeg, model_view, normalise};
 use crate::ml::readback::{ReadbackError, read_floats};
 use crate::ml::split::{Split, SplitMix64, stratified, stratified_k_fold};
 
-/// Augmented views embedded per training photo, besides the clean one.
-pub const AUGMENTED_VIEWS: usize = 3;
 /// Below this many photos in some class, evaluation uses k-fold instead of one hold-out split.
 pub const K_FOLD_BELOW: usize = 10;
 /// Fewer photos than this in a class earns a warning.
 pub const FEW_PHOTOS: usize = 5;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TrainMode {
-    HeadOnly,
-    HeadAndBlocks,
-}
-
-/// What the person can set in the Teach panel (defaults shown there).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainSettings {
-    pub mode: TrainMode,
-    pub epochs: usize,
-    pub learning_rate: f64,
-    pub batch_size: usize,
-    pub augmentation: bool,
-    pub validation_share: f64,
-    pub seed: u64,
-}
-
-impl Default for TrainSettings {
-    fn default() -> Self {
-        Self {
-            mode: TrainMode::HeadOnly,
-            epochs: 60,
-            learning_rate: 1e-3,
-            batch_size: 16,
-            augmentation: true,
-            validation_share: 0.2,
-            seed: 42,
-        }
-    }
-}
 
 /// Longest side of the copy of a training photo that is kept (for fine-tuning and storage).
 pub const KEPT_SIDE: u32 = 320;
@@ -75,18 +43,6 @@ pub struct Example {
     pub clean: Vec<f32>,
     pub augmented: Vec<Vec<f32>>,
     pub photo: RgbImage,
-}
-
-/// What the page stores of a training photo so that it need not be embedded again.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KeptExample {
-    /// The upright photo at `KEPT_SIDE`, JPEG.
-    #[serde(with = "serde_bytes")]
-    pub photo: Vec<u8>,
-    #[serde(with = "serde_bytes")]
-    pub thumbnail: Vec<u8>,
-    /// Clean view first, then the augmented views; 1280 floats each.
-    pub embeddings: Vec<f32>,
 }
 
 /// A small JPEG of a photo for showing it in a list.
@@ -133,16 +89,6 @@ impl Example {
     }
 }
 
-/// Live progress of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainProgress {
-    /// e.g. "fold 2 of 5", "final head", "fine-tuning blocks".
-    pub stage: String,
-    pub epoch: usize,
-    pub epochs: usize,
-    pub report: Option<EpochReport>,
-}
-
 impl TrainProgress {
     fn of_epoch(stage: &str, epochs: usize, report: EpochReport) -> Self {
         Self {
@@ -159,29 +105,6 @@ async fn watch(update: impl Future<Output = bool>, stop: &Cell<bool>) -> bool {
     let go = update.await;
     stop.set(stop.get() || !go);
     go
-}
-
-/// Where one held-out photo landed.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct HeldOut {
-    pub example: u32,
-    pub actual: usize,
-    pub predicted: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainingSummary {
-    pub classes: Vec<String>,
-    pub evaluation: Evaluation,
-    /// Per-epoch curves of the run that produced the final head (the hold-out run, or the first
-    /// fold under k-fold).
-    pub history: Vec<EpochReport>,
-    pub best_epoch: usize,
-    pub cancelled: bool,
-    pub held_out: Vec<HeldOut>,
-    pub evaluation_method: String,
-    pub warnings: Vec<String>,
-    pub mode: TrainMode,
 }
 
 /// The trained personal classifier.

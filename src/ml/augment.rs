@@ -5,7 +5,7 @@
 use image::imageops::FilterType;
 use image::{Rgb, RgbImage};
 
-use super::model::INPUT_SIZE;
+use super::shape::INPUT_SIZE;
 use super::split::SplitMix64;
 
 /// Area share of the photo a random crop keeps, and its aspect ratio range.

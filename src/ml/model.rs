@@ -11,12 +11,11 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-/// Channels out of the last conv: the width of `features` and of `embed`.
-pub const FEATURE_CHANNELS: usize = 1280;
-/// Side of the square input the model was trained on.
-pub const INPUT_SIZE: usize = 224;
-/// ImageNet-1k.
-pub const IMAGENET_CLASSES: usize = 1000;
+pub use super::shape::{BLOCK_COUNT, FEATURE_CHANNELS, IMAGENET_CLASSES, INPUT_SIZE};
+
+use super::depthwise::Depthwise;
+use super::patches::Patches;
+use super::pointwise::Pointwise;
 
 /// One MBConv stage of EfficientNet-Lite0 (Tan & Le 2019, table 1; Lite keeps the stem and head
 /// widths fixed and drops squeeze-excite).
@@ -88,9 +87,6 @@ const STAGES: [Stage; 7] = [
     },
 ];
 
-/// Number of MBConv blocks (sum of the stage repeats).
-pub const BLOCK_COUNT: usize = 16;
-
 /// Builds an EfficientNet-Lite0 with placeholder weights; `weights::load_imagenet` fills them.
 #[derive(Config, Debug)]
 pub struct EfficientNetLite0Config {
@@ -130,12 +126,113 @@ impl ConvUnit {
     /// - `x`: `[batch, channels_in, height, width]`
     /// - output: `[batch, channels_out, height / stride, width / stride]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        if let Some(fused) = self.fused_kernel(&x) {
+            return self.fused_on_cpu(x, fused);
+        }
         let y = self.conv.forward(x);
         if self.relu6 { y.clamp(0.0, 6.0) } else { y }
     }
+
+    /// On the plain CPU device, convolutions run the fused kernels of `depthwise`, `pointwise` and
+    /// `patches` (see why there). Anything else, including the autodiff tensors of fine-tuning
+    /// and SmoothGrad, takes Burn's convolution.
+    fn fused_kernel(&self, x: &Tensor<4>) -> Option<Fused> {
+        let [_, channels, height, width] = x.dims();
+        let conv = &self.conv;
+        let [kernel, kernel_w] = conv.kernel_size;
+        let [stride, stride_w] = conv.stride;
+        let [channels_out, ..] = conv.weight.dims();
+        let device = x.device();
+        let plain_cpu = device == Device::flex()
+            && !device.is_autodiff()
+            && kernel == kernel_w
+            && stride == stride_w
+            && conv.padding == PaddingConfig2d::Same;
+        let kernel_of = if !plain_cpu {
+            None
+        } else if conv.groups == channels && channels_out == channels && channels > 1 && stride <= 2
+        {
+            Some(Fused::Depthwise(Depthwise {
+                channels,
+                height,
+                width,
+                kernel,
+                stride,
+            }))
+        } else if conv.groups == 1 && kernel == 1 && stride == 1 {
+            Some(Fused::Pointwise(Pointwise {
+                channels_in: channels,
+                channels_out,
+                pixels: height * width,
+            }))
+        } else if conv.groups == 1 {
+            Some(Fused::Patches(Patches {
+                channels_in: channels,
+                channels_out,
+                height,
+                width,
+                kernel,
+                stride,
+            }))
+        } else {
+            None
+        };
+        kernel_of.filter(|_| conv.bias.is_some())
+    }
+
+    /// `x` is taken by value so that its buffer moves into the kernel rather than copies.
+    fn fused_on_cpu(&self, x: Tensor<4>, fused: Fused) -> Tensor<4> {
+        let [batch, _, height, width] = x.dims();
+        let [channels_out, ..] = self.conv.weight.dims();
+        let device = x.device();
+        let f32_data = |tensor: Tensor<4>| tensor.into_data().convert::<f32>();
+        let input = f32_data(x);
+        let weights = f32_data(self.conv.weight.val());
+        let bias = self
+            .conv
+            .bias
+            .as_ref()
+            .map(|b| b.val().into_data().convert::<f32>());
+        let (Ok(input), Ok(weights), Some(Ok(bias))) = (
+            input.as_slice::<f32>(),
+            weights.as_slice::<f32>(),
+            bias.as_ref().map(|b| b.as_slice::<f32>()),
+        ) else {
+            unreachable!("f32 data with a bias, as fused_kernel checked");
+        };
+        let (out, [out_h, out_w]) = match fused {
+            Fused::Depthwise(layer) => {
+                let (out_h, out_w) = layer.output_size();
+                (
+                    layer.forward(input, weights, bias, self.relu6),
+                    [out_h, out_w],
+                )
+            }
+            Fused::Pointwise(layer) => (
+                layer.forward(input, weights, bias, self.relu6),
+                [height, width],
+            ),
+            Fused::Patches(layer) => {
+                let (out_h, out_w) = layer.output_size();
+                (
+                    layer.forward(input, weights, bias, self.relu6),
+                    [out_h, out_w],
+                )
+            }
+        };
+        Tensor::from_data(
+            TensorData::new(out, [batch, channels_out, out_h, out_w]),
+            &device,
+        )
+    }
 }
 
-/// Inverted residual block: 1x1 expand (absent when the ratio is 1), depthwise kxk, 1x1 project.
+enum Fused {
+    Depthwise(Depthwise),
+    Pointwise(Pointwise),
+    Patches(Patches),
+}
+
 #[derive(Module, Debug)]
 pub struct MbConv {
     pub expand: Option<ConvUnit>,
@@ -292,5 +389,52 @@ mod tests {
             [2, FEATURE_CHANNELS, 7, 7]
         );
         assert_eq!(model.forward(images).dims(), [2, 3]);
+    }
+
+    #[test]
+    fn fused_cpu_kernels_agree_with_burns_convolution() {
+        use burn::module::Param;
+        use burn::tensor::Distribution::Uniform;
+        let device = Device::flex();
+        // (channels in, out, kernel, stride, groups, relu6): depthwise, then 1x1 layers.
+        for (channels, channels_out, kernel, stride, groups, relu6) in [
+            (8, 8, 3, 1, 8, true),
+            (6, 6, 5, 2, 6, true),
+            (4, 4, 3, 2, 4, false),
+            (8, 24, 1, 1, 1, true),
+            (24, 8, 1, 1, 1, false),
+            (3, 8, 3, 2, 1, true),
+        ] {
+            let mut unit = ConvUnit::new(
+                &device,
+                [channels, channels_out],
+                kernel,
+                stride,
+                groups,
+                relu6,
+            );
+            let shape = [channels_out, channels / groups, kernel, kernel];
+            let weights = Tensor::<4>::random(shape, Uniform(-1.0, 1.0), &device);
+            unit.conv.weight = Param::from_tensor(weights);
+            let bias = Tensor::<1>::random([channels_out], Uniform(-1.0, 1.0), &device);
+            unit.conv.bias = Some(Param::from_tensor(bias));
+            let x = Tensor::<4>::random([2, channels, 15, 12], Uniform(-3.0, 3.0), &device);
+            let kernel_of = unit.fused_kernel(&x);
+            assert!(
+                kernel_of.is_some(),
+                "the fused kernels take plain CPU tensors"
+            );
+            let fused = unit.forward(x.clone());
+            // Autodiff tensors go through Burn's own convolution.
+            let tracked = x.autodiff();
+            assert!(unit.fused_kernel(&tracked).is_none());
+            let reference = unit.forward(tracked).inner();
+            assert_eq!(fused.dims(), reference.dims());
+            let worst = (fused - reference).abs().max().into_scalar::<f32>();
+            assert!(
+                worst < 1e-4,
+                "k{kernel} s{stride} g{groups}: off by {worst}"
+            );
+        }
     }
 }

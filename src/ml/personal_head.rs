@@ -13,6 +13,7 @@ use burn::tensor::activation::softmax;
 
 use super::model::FEATURE_CHANNELS;
 use super::readback::{ReadbackError, read_floats};
+pub use super::records::EpochReport;
 use super::split::SplitMix64;
 
 #[derive(Module, Debug)]
@@ -64,16 +65,6 @@ pub struct HeadTrainingConfig {
     pub patience: usize,
     #[config(default = 42)]
     pub seed: u64,
-}
-
-/// Loss and accuracy after one epoch.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct EpochReport {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub train_accuracy: f64,
-    pub validation_loss: Option<f64>,
-    pub validation_accuracy: Option<f64>,
 }
 
 /// Embeddings with their classes.

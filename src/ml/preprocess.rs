@@ -10,7 +10,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 use std::io::Cursor;
 
-use super::model::INPUT_SIZE;
+use super::shape::INPUT_SIZE;
 
 /// Photos above this many pixels are refused before decoding (a 20000x20000 PNG would need
 /// 1.6 GB as RGBA). 100 MP covers every camera a person is likely to drop.

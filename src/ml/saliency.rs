@@ -14,39 +14,10 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use image::ImageBuffer;
 use image::imageops::FilterType;
-use serde::{Deserialize, Serialize};
 
 use super::model::{EfficientNetLite0, INPUT_SIZE};
 use super::readback::{ReadbackError, read_floats};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SaliencyMethod {
-    GradCam,
-    SmoothGrad,
-}
-
-impl SaliencyMethod {
-    pub const ALL: [SaliencyMethod; 2] = [SaliencyMethod::GradCam, SaliencyMethod::SmoothGrad];
-
-    /// Stable identifier (`data-method` on the page).
-    pub fn id(self) -> &'static str {
-        match self {
-            SaliencyMethod::GradCam => "grad-cam",
-            SaliencyMethod::SmoothGrad => "smoothgrad",
-        }
-    }
-
-    pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.id() == id)
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            SaliencyMethod::GradCam => "Grad-CAM (regions)",
-            SaliencyMethod::SmoothGrad => "SmoothGrad (pixels)",
-        }
-    }
-}
+pub use super::records::SaliencyMethod;
 
 /// What saliency needs of a classifier: its last conv features, and class logits from their
 /// global average pool. The ImageNet model and a personal model both provide them.

@@ -8,9 +8,9 @@ use burn::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 
 use super::model::{ConvUnit, EfficientNetLite0, EfficientNetLite0Config, IMAGENET_CLASSES};
+pub use super::records::WEIGHTS_FILE;
 
 /// The weight file the site ships, relative to the page.
-pub const WEIGHTS_FILE: &str = "efficientnet-lite0.f16.safetensors";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {

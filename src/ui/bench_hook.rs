@@ -1,6 +1,8 @@
 //! `?bench` in the page URL exposes `window.glimpseBenchmark(pixels, batch, runs, warmup)` to the
-//! side-by-side benchmark (`bench/compare.spec.ts`): a promise of `{ timesMs, logits }`, timed
-//! inside the engine's worker exactly as the page's own inference runs.
+//! side-by-side benchmark (`bench/compare.spec.ts`): a promise of `{ timesMs, logits, layers }`, timed
+//! inside the engine's worker exactly as the page's own inference runs;
+//! `window.glimpseMemory()`, a promise of the worker's wasm memory in bytes; and
+//! `window.glimpseLoadTimings` once the model is ready.
 
 use std::rc::Rc;
 
@@ -8,7 +10,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
 
 use super::client::EngineClient;
-use crate::protocol::{BenchmarkRun, Request};
+use crate::protocol::{BenchmarkRun, LoadTimings, Request};
 
 fn wanted() -> bool {
     web_sys::window()
@@ -43,6 +45,39 @@ impl EngineClient {
         );
         let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseBenchmark".into(), run.as_ref());
         run.forget();
+
+        let weak = Rc::downgrade(self);
+        let memory = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
+            let weak = weak.clone();
+            js_sys::Promise::new(&mut |resolve, reject| match weak.upgrade() {
+                Some(client) => {
+                    client.memory_probes.borrow_mut().push_back(resolve);
+                    client.send(Request::Memory);
+                }
+                None => {
+                    let _ = reject.call1(&JsValue::NULL, &"the page is gone".into());
+                }
+            })
+        });
+        let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseMemory".into(), memory.as_ref());
+        memory.forget();
+    }
+
+    pub(super) fn on_memory(&self, wasm_bytes: u64) {
+        if let Some(resolve) = self.memory_probes.borrow_mut().pop_front() {
+            let _ = resolve.call1(&JsValue::NULL, &JsValue::from(wasm_bytes as f64));
+        }
+    }
+
+    /// `window.glimpseLoadTimings`: the engine's load timings (worker clock) for the benchmark's
+    /// first-prediction split; the page's own start is the `glimpse-app-start` performance mark.
+    pub(super) fn expose_load_timings(&self, timings: &LoadTimings) {
+        if !wanted() {
+            return;
+        }
+        if let Ok(value) = serde_wasm_bindgen::to_value(timings) {
+            let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseLoadTimings".into(), &value);
+        }
     }
 
     pub(super) fn on_benchmarked(&self, result: Result<BenchmarkRun, String>) {
@@ -56,6 +91,18 @@ impl EngineClient {
                 let _ = js_sys::Reflect::set(&out, &"timesMs".into(), &times);
                 let logits = js_sys::Float32Array::from(&run.logits[..]);
                 let _ = js_sys::Reflect::set(&out, &"logits".into(), &logits);
+                let layers: js_sys::Array = run
+                    .layers
+                    .iter()
+                    .map(|l| {
+                        let row = js_sys::Object::new();
+                        let _ =
+                            js_sys::Reflect::set(&row, &"layer".into(), &l.layer.as_str().into());
+                        let _ = js_sys::Reflect::set(&row, &"ms".into(), &l.ms.into());
+                        JsValue::from(row)
+                    })
+                    .collect();
+                let _ = js_sys::Reflect::set(&out, &"layers".into(), &layers);
                 let _ = resolve.call1(&JsValue::NULL, &out);
             }
             Err(message) => {

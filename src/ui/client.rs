@@ -15,12 +15,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::keep::Keeper;
+use super::remote::RemoteEngine;
 use super::teach::state::{ExampleState, Teach, TeachPhoto, TrainingState};
 use crate::protocol::{
     BackendChoice, BackendInfo, Classification, Heatmap, KeptExample, Request, Response,
     SaliencyMethod, SavedModel,
 };
-use crate::worker::EngineWorker;
 
 /// Two in flight: one being classified, one being decoded/sent, so the worker never idles.
 const IN_FLIGHT: usize = 2;
@@ -91,7 +91,8 @@ pub struct EngineClient {
     pub(super) wanted_personal: Cell<bool>,
     /// Promises of `?bench` requests waiting for their answer, in order.
     pub(super) benchmarks: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
-    bridge: RefCell<Option<WorkerBridge<EngineWorker>>>,
+    pub(super) memory_probes: RefCell<VecDeque<js_sys::Function>>,
+    bridge: RefCell<Option<WorkerBridge<RemoteEngine>>>,
     pub status: RwSignal<ModelStatus>,
     pub cards: RwSignal<Vec<PhotoCard>>,
     waiting: RefCell<VecDeque<(u32, web_sys::File)>>,
@@ -101,6 +102,13 @@ pub struct EngineClient {
     files: RefCell<HashMap<u32, web_sys::File>>,
     in_flight: Cell<usize>,
     pub(super) next_id: Cell<u32>,
+}
+
+/// A point on the page's performance timeline, for the first-prediction benchmark.
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
 }
 
 impl EngineClient {
@@ -113,6 +121,7 @@ impl EngineClient {
             saved_model: RefCell::new(None),
             wanted_personal: Cell::new(false),
             benchmarks: RefCell::new(VecDeque::new()),
+            memory_probes: RefCell::new(VecDeque::new()),
             bridge: RefCell::new(None),
             status: RwSignal::new(ModelStatus::Loading {
                 loaded: 0,
@@ -129,7 +138,7 @@ impl EngineClient {
         let weak: Weak<Self> = Rc::downgrade(&client);
         // `with_loader`: start Trunk's loader script itself rather than a blob: shim, so the worker
         // has a real URL (relative imports resolve, and a CSP needs no blob: workers).
-        let bridge = EngineWorker::spawner()
+        let bridge = RemoteEngine::spawner()
             .with_loader(true)
             .as_module(false)
             .callback(move |response| {
@@ -138,6 +147,7 @@ impl EngineClient {
                 }
             })
             .spawn(WORKER_SCRIPT);
+        mark("glimpse-worker-spawned");
         bridge.send(Request::Init {
             backend: choice,
             weights_url: weights_url(),
@@ -163,8 +173,12 @@ impl EngineClient {
             Response::LoadProgress { loaded, total } => {
                 self.status.set(ModelStatus::Loading { loaded, total })
             }
-            Response::Ready { backend, load_ms } => {
-                self.status.set(ModelStatus::Ready { backend, load_ms });
+            Response::Ready { backend, timings } => {
+                self.expose_load_timings(&timings);
+                self.status.set(ModelStatus::Ready {
+                    backend,
+                    load_ms: timings.engine_ms(),
+                });
                 self.pump();
             }
             Response::InitFailed { message } => {
@@ -224,6 +238,7 @@ impl EngineClient {
             Response::ProjectChecked(result) => self.on_project_checked(result),
             Response::NetworkExported(result) => self.on_network_exported(result),
             Response::Benchmarked(result) => self.on_benchmarked(result),
+            Response::Memory { wasm_bytes } => self.on_memory(wasm_bytes),
             Response::Explained {
                 id,
                 class_index,
@@ -527,7 +542,7 @@ pub(super) async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
 /// The weights sit next to the page; an absolute URL because the worker resolves relative URLs
 /// against its own script.
 fn weights_url() -> String {
-    let file = crate::ml::weights::WEIGHTS_FILE;
+    let file = crate::ml::records::WEIGHTS_FILE;
     let base = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.base_uri().ok().flatten());

@@ -4,6 +4,7 @@
 
 mod backend;
 mod fetch;
+mod timings;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -16,7 +17,8 @@ use web_time::Instant;
 
 use crate::engine::Engine;
 use crate::protocol::{
-    BackendChoice, BackendInfo, ByteBuf, PhotoError, Project, Request, Response, SaliencyMethod,
+    BackendChoice, BackendInfo, ByteBuf, LoadTimings, PhotoError, Project, Request, Response,
+    SaliencyMethod,
 };
 
 pub struct EngineWorker {
@@ -94,14 +96,13 @@ impl Session {
                 backend,
                 weights_url,
             } => {
-                let started = Instant::now();
-                match start(backend, &weights_url, respond).await {
+                let mut timings = timings::at_start();
+                match start(backend, &weights_url, respond, &mut timings).await {
                     Ok((engine, info)) => {
                         self.engine = Some(engine);
-                        let load_ms = started.elapsed().as_secs_f64() * 1000.0;
                         respond(Response::Ready {
                             backend: info,
-                            load_ms,
+                            timings,
                         });
                     }
                     Err(message) => respond(Response::InitFailed { message }),
@@ -175,6 +176,13 @@ impl Session {
                     None => Err(NOT_LOADED.into()),
                 };
                 respond(Response::ProjectChecked(result));
+            }
+            Request::Memory => {
+                let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+                let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
+                respond(Response::Memory {
+                    wasm_bytes: u64::from(buffer.byte_length()),
+                });
             }
             Request::Benchmark {
                 pixels,
@@ -269,18 +277,27 @@ async fn start(
     choice: BackendChoice,
     weights_url: &str,
     respond: &dyn Fn(Response),
+    timings: &mut LoadTimings,
 ) -> Result<(Engine, BackendInfo), String> {
     // Device first: a forced-WebGPU failure should not cost a 9 MB download before it is told.
+    let phase = Instant::now();
     let (device, info) = backend::select(choice).await?;
+    timings.device_ms = timings::ms_since(phase);
+    let phase = Instant::now();
     let weights = fetch::bytes_with_progress(weights_url, |loaded, total| {
         respond(Response::LoadProgress { loaded, total });
     })
     .await?;
+    timings.weights_download_ms = timings::ms_since(phase);
+    let phase = Instant::now();
     let engine = Engine::new(device, &weights)
         .map_err(|e| format!("the model weights are unusable: {e}"))?;
+    timings.weights_load_ms = timings::ms_since(phase);
+    let phase = Instant::now();
     engine
         .warm_up()
         .await
         .map_err(|e| format!("the model failed its first run on {}: {e}", info.adapter))?;
+    timings.warm_up_ms = timings::ms_since(phase);
     Ok((engine, info))
 }

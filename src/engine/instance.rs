@@ -1,0 +1,436 @@
+//! The engine itself: the device, the ImageNet model, the personal model and the training
+//! examples, and an answer for every request.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use web_time::Instant;
+
+use super::bundle::{Project, SavedModel};
+use super::photo_cache::PhotoCache;
+use super::records::BenchmarkRun;
+use super::teach::{
+    Example, KeptExample, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings,
+    thumbnail_jpeg,
+};
+use crate::ml::labels::{self, ClassName};
+use crate::ml::model::{EfficientNetLite0, INPUT_SIZE};
+use crate::ml::predict::top_k;
+use crate::ml::preprocess::{Preprocessed, decode, preprocess};
+use crate::ml::readback::{ReadbackError, read_floats};
+use crate::ml::saliency::{
+    Classifier, SMOOTHGRAD_SAMPLES, SaliencyMap, SaliencyMethod, grad_cam, smooth_grad,
+};
+use crate::ml::weights::{WeightsError, load_imagenet};
+use crate::protocol::{Classification, Heatmap, PhotoError, Prediction};
+
+/// A class's name and synonyms.
+type NamedClass = (String, Vec<String>);
+
+/// Profiled passes behind each layer's median in a batch-1 benchmark.
+const PROFILE_PASSES: usize = 5;
+
+/// How many classes each photo's card lists.
+pub const TOP_K: usize = 5;
+
+pub struct Engine {
+    device: Device,
+    model: EfficientNetLite0,
+    labels: Vec<ClassName>,
+    photos: PhotoCache,
+    /// Features of the last classified photo under the active model, for its Grad-CAM.
+    last_features: RefCell<Option<(u32, Tensor<4>)>>,
+    examples: HashMap<u32, Example>,
+    personal: Option<PersonalModel>,
+    use_personal: bool,
+}
+
+fn inference(e: ReadbackError) -> PhotoError {
+    PhotoError::Inference(e.to_string())
+}
+
+impl Engine {
+    /// Builds the ImageNet classifier on `device` from the weight file's bytes.
+    pub fn new(device: Device, weights: &[u8]) -> Result<Self, WeightsError> {
+        let model = load_imagenet(weights, &device)?;
+        Ok(Self {
+            device,
+            model,
+            labels: labels::imagenet(),
+            photos: PhotoCache::default(),
+            last_features: RefCell::new(None),
+            examples: HashMap::new(),
+            personal: None,
+            use_personal: false,
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn model(&self) -> &EfficientNetLite0 {
+        &self.model
+    }
+
+    /// Runs the model once on a blank image so that shader compilation and kernel selection
+    /// happen at load time, not on the person's first photo; the Grad-CAM path too.
+    pub async fn warm_up(&self) -> Result<(), ReadbackError> {
+        let blank = Tensor::<4>::zeros([1, 3, INPUT_SIZE, INPUT_SIZE], &self.device);
+        let features = self.model.features(blank);
+        read_floats(self.model.head(EfficientNetLite0::pool(features.clone()))).await?;
+        grad_cam(&self.model, features, 0).await.map(|_| ())
+    }
+
+    fn input(&self, photo: &Preprocessed) -> Tensor<4> {
+        let size = INPUT_SIZE;
+        Tensor::<4>::from_data(
+            TensorData::new(photo.pixels.clone(), [1, 3, size, size]),
+            &self.device,
+        )
+    }
+
+    fn photo(&self, id: u32, bytes: &[u8]) -> Result<std::rc::Rc<Preprocessed>, PhotoError> {
+        if let Some(photo) = self.photos.get(id) {
+            return Ok(photo);
+        }
+        let photo = std::rc::Rc::new(preprocess(bytes)?);
+        self.photos.put(id, photo.clone());
+        Ok(photo)
+    }
+
+    /// The classifier photos go through now, and its class names.
+    fn active(&self) -> (Box<dyn ClassifierRef + '_>, Vec<NamedClass>) {
+        match (&self.personal, self.use_personal) {
+            (Some(personal), true) => (
+                Box::new(PersonalClassifier {
+                    base: &self.model,
+                    personal,
+                }),
+                personal
+                    .classes
+                    .iter()
+                    .map(|c| (c.clone(), Vec::new()))
+                    .collect(),
+            ),
+            _ => (
+                Box::new(&self.model),
+                self.labels
+                    .iter()
+                    .map(|c| (c.name.clone(), c.synonyms.clone()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Decodes a photo and ranks the active model's classes for it.
+    pub async fn classify(&self, id: u32, bytes: &[u8]) -> Result<Classification, PhotoError> {
+        let started = Instant::now();
+        let photo = self.photo(id, bytes)?;
+        let (classifier, names) = self.active();
+        let features = classifier.features_of(self.input(&photo));
+        let logits = classifier.head_of(EfficientNetLite0::pool(features.clone()));
+        let probs = read_floats(softmax(logits, 1)).await.map_err(inference)?;
+        let predictions: Vec<Prediction> = top_k(&probs, TOP_K)
+            .into_iter()
+            .map(|score| {
+                let (label, synonyms) = names[score.class].clone();
+                Prediction {
+                    class_index: score.class as u32,
+                    label,
+                    synonyms,
+                    confidence: score.confidence,
+                }
+            })
+            .collect();
+        // Kept for the Grad-CAM of this photo, which the worker asks for right after.
+        *self.last_features.borrow_mut() = Some((id, features));
+        Ok(Classification {
+            predictions,
+            width: photo.width,
+            height: photo.height,
+            crop: photo.crop,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// A saliency map of `class_index` of the active model for a photo.
+    pub async fn explain(
+        &self,
+        id: u32,
+        class_index: u32,
+        method: SaliencyMethod,
+        bytes: &[u8],
+    ) -> Result<Heatmap, PhotoError> {
+        let started = Instant::now();
+        let (classifier, names) = self.active();
+        let class = class_index as usize;
+        if class >= names.len() {
+            return Err(PhotoError::NoSuchClass(class_index));
+        }
+        let photo = self.photo(id, bytes)?;
+        let map = match method {
+            SaliencyMethod::GradCam => {
+                let cached = match self.last_features.borrow().as_ref() {
+                    Some((last, features)) if *last == id => Some(features.clone()),
+                    _ => None,
+                };
+                let features = cached.unwrap_or_else(|| classifier.features_of(self.input(&photo)));
+                classifier.grad_cam_of(features, class).await
+            }
+            SaliencyMethod::SmoothGrad => {
+                classifier.smooth_grad_of(self.input(&photo), class).await
+            }
+        }
+        .map_err(inference)?;
+        Ok(heatmap(method, class_index, &map, started))
+    }
+
+    /// Decodes and embeds a training photo (clean and augmented views) and keeps it; answers
+    /// with what the page stores of it.
+    pub async fn add_example(&mut self, id: u32, bytes: &[u8]) -> Result<KeptExample, PhotoError> {
+        let image = decode(bytes)?;
+        let example = super::teach::make_example(&self.model, &image, u64::from(id), &self.device)
+            .await
+            .map_err(inference)?;
+        let kept = example.keep();
+        self.examples.insert(id, example);
+        Ok(kept)
+    }
+
+    /// Takes back a stored training photo without embedding it again.
+    pub fn restore_example(
+        &mut self,
+        id: u32,
+        photo: &[u8],
+        embeddings: &[f32],
+    ) -> Result<(), PhotoError> {
+        let image = decode(photo)?;
+        let example = Example::from_kept(image, embeddings).map_err(PhotoError::Stored)?;
+        self.examples.insert(id, example);
+        Ok(())
+    }
+
+    pub fn remove_example(&mut self, id: u32) {
+        self.examples.remove(&id);
+    }
+
+    /// Forgets every example and the personal model (the page cleared or replaced its work).
+    pub fn reset(&mut self) {
+        self.examples.clear();
+        self.personal = None;
+        self.use_personal = false;
+        self.last_features.replace(None);
+    }
+
+    /// Trains a personal model on the kept examples and makes it the active model; answers with
+    /// it as the page stores it.
+    pub async fn train<F: Future<Output = bool>>(
+        &mut self,
+        classes: Vec<String>,
+        labelled: &[(u32, usize)],
+        settings: &TrainSettings,
+        progress: impl FnMut(TrainProgress) -> F,
+    ) -> Result<SavedModel, String> {
+        let (personal, summary) = super::teach::train(
+            &self.model,
+            &self.device,
+            classes,
+            labelled,
+            &self.examples,
+            settings,
+            progress,
+        )
+        .await?;
+        let tensors = super::model_file::personal_tensors(&personal)
+            .await
+            .map_err(|e| e.to_string())?;
+        let saved = SavedModel {
+            weights: super::model_file::to_safetensors(&tensors, HashMap::new()),
+            tuned_blocks: personal.top.as_ref().map_or(0, |t| t.blocks.len()),
+            summary,
+        };
+        self.personal = Some(personal);
+        self.use_personal = true;
+        self.last_features.replace(None);
+        Ok(saved)
+    }
+
+    /// Builds a stored or imported personal model (checking every tensor) without using it yet.
+    pub fn load_model(&mut self, saved: &SavedModel) -> Result<(), String> {
+        self.personal = Some(self.check_model(saved)?);
+        self.use_personal = false;
+        self.last_features.replace(None);
+        Ok(())
+    }
+
+    fn check_model(&self, saved: &SavedModel) -> Result<PersonalModel, String> {
+        super::model_file::load_personal(
+            &saved.weights,
+            saved.classes(),
+            saved.tuned_blocks,
+            &self.model,
+            &self.device,
+        )
+        .map_err(|e| format!("the model in the file is unusable: {e}"))
+    }
+
+    /// Checks what an export file's checks cannot: that the model fits the network and every
+    /// photo decodes. Answers with the photos' thumbnails; changes nothing.
+    pub fn check_project(&self, project: &Project) -> Result<Vec<Vec<u8>>, String> {
+        if let Some(saved) = &project.model {
+            self.check_model(saved)?;
+        }
+        project
+            .photos
+            .iter()
+            .enumerate()
+            .map(|(i, photo)| {
+                let image = decode(&photo.jpeg).map_err(|e| {
+                    format!("photo {} (\"{}\") is unusable: {e}", i + 1, photo.name)
+                })?;
+                Ok(thumbnail_jpeg(&image))
+            })
+            .collect()
+    }
+
+    /// The personal model as a whole network with its config, zipped, for other tools.
+    pub async fn export_network(&self, created: &str) -> Result<Vec<u8>, String> {
+        let personal = self
+            .personal
+            .as_ref()
+            .ok_or("there is no personal model yet: train one first")?;
+        let tensors = super::model_file::network_tensors(&self.model, personal)
+            .await
+            .map_err(|e| e.to_string())?;
+        let config = super::standalone::NetworkConfig::new(personal.classes.clone(), created);
+        Ok(super::standalone::write(&config, &tensors))
+    }
+
+    /// Times `runs` ImageNet forward passes of `batch` copies of one model input (upload, network,
+    /// logits read back), after `warmup` untimed ones, for the side-by-side benchmark. Answers the
+    /// times and the logits of the first copy, to check the other runtime got the same answer.
+    pub async fn benchmark(
+        &self,
+        pixels: &[f32],
+        batch: usize,
+        runs: usize,
+        warmup: usize,
+    ) -> Result<BenchmarkRun, String> {
+        let size = 3 * INPUT_SIZE * INPUT_SIZE;
+        if pixels.len() != size || batch == 0 {
+            return Err(format!(
+                "expected one {size}-value input and a batch of at least 1"
+            ));
+        }
+        let input: Vec<f32> = pixels.iter().copied().cycle().take(size * batch).collect();
+        let mut times_ms = Vec::with_capacity(runs);
+        let mut logits = Vec::new();
+        for run in 0..warmup + runs {
+            let started = Instant::now();
+            let x = Tensor::<4>::from_data(
+                TensorData::new(input.clone(), [batch, 3, INPUT_SIZE, INPUT_SIZE]),
+                &self.device,
+            );
+            logits = read_floats(self.model.forward(x))
+                .await
+                .map_err(|e| e.to_string())?;
+            if run >= warmup {
+                times_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        logits.truncate(logits.len() / batch);
+        let layers = if batch == 1 {
+            let x = Tensor::<4>::from_data(
+                TensorData::new(input, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
+                &self.device,
+            );
+            super::profile::layer_times(&self.model, x, PROFILE_PASSES).await?
+        } else {
+            Vec::new()
+        };
+        Ok(BenchmarkRun {
+            times_ms,
+            logits,
+            layers,
+        })
+    }
+
+    pub fn use_personal_model(&mut self, personal: bool) -> Result<(), String> {
+        if personal && self.personal.is_none() {
+            return Err("there is no personal model yet: train one first".into());
+        }
+        self.use_personal = personal;
+        self.last_features.replace(None);
+        Ok(())
+    }
+}
+
+/// Object-safe view of a classifier for the engine's dispatch between models.
+trait ClassifierRef {
+    fn features_of(&self, images: Tensor<4>) -> Tensor<4>;
+    fn head_of(&self, pooled: Tensor<2>) -> Tensor<2>;
+    fn grad_cam_of(
+        &self,
+        features: Tensor<4>,
+        class: usize,
+    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>>;
+    fn smooth_grad_of(
+        &self,
+        images: Tensor<4>,
+        class: usize,
+    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>>;
+}
+
+impl<C: Classifier> ClassifierRef for C {
+    fn features_of(&self, images: Tensor<4>) -> Tensor<4> {
+        self.features(images)
+    }
+
+    fn head_of(&self, pooled: Tensor<2>) -> Tensor<2> {
+        self.head(pooled)
+    }
+
+    fn grad_cam_of(
+        &self,
+        features: Tensor<4>,
+        class: usize,
+    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>> {
+        Box::pin(grad_cam(self, features, class))
+    }
+
+    fn smooth_grad_of(
+        &self,
+        images: Tensor<4>,
+        class: usize,
+    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>> {
+        Box::pin(smooth_grad(self, images, class, SMOOTHGRAD_SAMPLES))
+    }
+}
+
+impl Classifier for &EfficientNetLite0 {
+    fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        EfficientNetLite0::features(self, images)
+    }
+
+    fn head(&self, pooled: Tensor<2>) -> Tensor<2> {
+        EfficientNetLite0::head(self, pooled)
+    }
+}
+
+fn heatmap(
+    method: SaliencyMethod,
+    class_index: u32,
+    map: &SaliencyMap,
+    started: Instant,
+) -> Heatmap {
+    Heatmap {
+        method,
+        class_index,
+        side: map.side as u32,
+        values: map.to_bytes(),
+        elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}

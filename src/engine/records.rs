@@ -1,0 +1,104 @@
+//! What the engine reports and what the page keeps, as plain data: the page builds without Burn
+//! (see `Cargo.toml`'s `engine` feature) and still speaks the protocol with these types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ml::metrics::Evaluation;
+use crate::ml::records::EpochReport;
+
+/// Augmented views embedded per training photo, besides the clean one.
+pub const AUGMENTED_VIEWS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrainMode {
+    HeadOnly,
+    HeadAndBlocks,
+}
+
+/// What the person can set in the Teach panel (defaults shown there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSettings {
+    pub mode: TrainMode,
+    pub epochs: usize,
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    pub augmentation: bool,
+    pub validation_share: f64,
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            mode: TrainMode::HeadOnly,
+            epochs: 60,
+            learning_rate: 1e-3,
+            batch_size: 16,
+            augmentation: true,
+            validation_share: 0.2,
+            seed: 42,
+        }
+    }
+}
+
+/// What the page stores of a training photo so that it need not be embedded again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptExample {
+    /// The upright photo at `KEPT_SIDE`, JPEG.
+    #[serde(with = "serde_bytes")]
+    pub photo: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    pub thumbnail: Vec<u8>,
+    /// Clean view first, then the augmented views; 1280 floats each.
+    pub embeddings: Vec<f32>,
+}
+
+/// Live progress of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainProgress {
+    /// e.g. "fold 2 of 5", "final head", "fine-tuning blocks".
+    pub stage: String,
+    pub epoch: usize,
+    pub epochs: usize,
+    pub report: Option<EpochReport>,
+}
+
+/// Where one held-out photo landed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HeldOut {
+    pub example: u32,
+    pub actual: usize,
+    pub predicted: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    pub classes: Vec<String>,
+    pub evaluation: Evaluation,
+    /// Per-epoch curves of the run that produced the final head (the hold-out run, or the first
+    /// fold under k-fold).
+    pub history: Vec<EpochReport>,
+    pub best_epoch: usize,
+    pub cancelled: bool,
+    pub held_out: Vec<HeldOut>,
+    pub evaluation_method: String,
+    pub warnings: Vec<String>,
+    pub mode: TrainMode,
+}
+
+/// What one benchmark request measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkRun {
+    pub times_ms: Vec<f64>,
+    pub logits: Vec<f32>,
+    /// Per-layer medians of a few extra passes (batch 1 only): where the time goes.
+    pub layers: Vec<LayerTime>,
+}
+
+/// The median time of one layer over the profiled passes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerTime {
+    /// e.g. `block 4 depthwise 5x5 /2 (240 ch, 56x56)`.
+    pub layer: String,
+    pub ms: f64,
+}
