@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark: Glimpse vs ONNX Runtime Web in headless Chromium, same weights, same
-# input, same browser, one run. Prints a table (with Glimpse/ORT ratios) and writes
-# bench/results/compare.json. BENCH_RUNS (default 30) and BENCH_WARMUP (default 3) set the runs.
+# input, same browser, one run. Prints tables (with Glimpse/ORT ratios) and writes
+# bench/results/*.json:
+#   compare           inference latency, batch 1 and 8, CPU and WebGPU (+ Glimpse's layer profile)
+#   first-prediction  navigation -> first prediction, cold and warm cache, split by phase
+#   teach-timings     embedding throughput, head training (3 x 30 photos), head + last blocks
+#   memory            engine memory over 500 consecutive photos
+# BENCH_RUNS (default 30) and BENCH_WARMUP (default 3) set the latency runs; BENCH_BACKENDS
+# (default cpu,webgpu) the paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 trunk build --release
 scripts/onnx.sh
-E2E_DIR=bench npx playwright test compare
+E2E_DIR=bench npx playwright test compare first-prediction teach-timings memory

@@ -178,6 +178,7 @@ fn pad_plane(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ml::split::SplitMix64;
 
     /// The definition, one output at a time.
     fn reference(
@@ -220,16 +221,10 @@ mod tests {
         out
     }
 
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                (state % 2000) as f32 / 500.0 - 2.0
-            })
-            .collect()
+    /// `n` values in [-2, 2), reproducible from `seed`.
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut rng = SplitMix64::new(seed);
+        (0..n).map(|_| (rng.unit() * 4.0 - 2.0) as f32).collect()
     }
 
     #[test]
