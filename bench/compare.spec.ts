@@ -13,6 +13,7 @@ import { ROOT, ortSite, serve } from './sites';
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'cpu,webgpu').split(',') as Backend[];
+const BATCHES = (process.env.BENCH_BATCHES ?? '1,8').split(',').map(Number);
 const ORT_PORT = 8092;
 
 type Backend = 'cpu' | 'webgpu';
@@ -62,7 +63,7 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
       const ortPage = await browser.newPage();
       await ortPage.goto(`http://127.0.0.1:${ORT_PORT}/`);
       await ortPage.waitForFunction(() => (window as any).ortReady === true);
-      for (const batch of [1, 8]) {
+      for (const batch of BATCHES) {
         const g = await glimpseRun(glimpsePage, backend, pixels, batch);
         const o = await ortRun(ortPage, backend, pixels, batch);
         const row = {
