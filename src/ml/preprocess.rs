@@ -15,8 +15,11 @@ use super::shape::INPUT_SIZE;
 /// Photos above this many pixels are refused before decoding (a 20000x20000 PNG would need
 /// 1.6 GB as RGBA). 100 MP covers every camera a person is likely to drop.
 pub const PIXEL_BUDGET: u64 = 100_000_000;
-/// Ceiling on what one decode may allocate, whatever the header claims.
-const ALLOC_BUDGET: u64 = 512 * 1024 * 1024;
+/// Ceiling on the decoded buffer of one photo, and on what a decoder may allocate on the side
+/// (PNG text chunks, for one), whatever the header claims: 100 MP as 8-bit RGBA fits, 100 MP at
+/// 16 bits per channel does not. The page's engine lives in a wasm memory of at most 4 GB.
+pub const ALLOC_BUDGET: u64 = 512 * MB;
+const MB: u64 = 1024 * 1024;
 /// torchvision's eval transform: resize to 256, crop 224.
 const CROP_FRACTION: f64 = 224.0 / 256.0;
 /// EfficientNet-Lite's input normalisation: (v / 255 - 0.498) / 0.502, i.e. about [-1, 1]
@@ -38,10 +41,32 @@ pub enum DecodeError {
         height: u32,
         budget: u64,
     },
+    /// Within the pixel budget but too deep (16-bit channels, alpha) to decode in the memory
+    /// budget; `needed_mb` is known when the header says it, not when a decoder hits the limit.
+    #[error("{}", memory_message(*needed_mb, *budget_mb))]
+    TooMuchMemory {
+        needed_mb: Option<u64>,
+        budget_mb: u64,
+    },
     #[error("the image has no pixels")]
     NoPixels,
+    #[error("the image uses a feature Glimpse cannot decode: {0}")]
+    Unsupported(String),
     #[error("the image could not be decoded: {0}")]
     Corrupt(String),
+}
+
+fn memory_message(needed_mb: Option<u64>, budget_mb: u64) -> String {
+    match needed_mb {
+        Some(needed) => format!(
+            "decoding the image would need {needed} MB of memory, more than the {budget_mb} MB \
+             Glimpse allows for one photo"
+        ),
+        None => format!(
+            "decoding the image would need more than the {budget_mb} MB of memory Glimpse allows \
+             for one photo"
+        ),
+    }
 }
 
 /// The square of the decoded (upright) photo that the model sees, in its pixels.
@@ -63,6 +88,10 @@ pub struct Preprocessed {
 }
 
 /// Decodes a photo, applies its EXIF orientation and flattens it to RGB (alpha over white).
+///
+/// The header's size is checked against the pixel and memory budgets before any pixel buffer
+/// exists. Then at most two full-size buffers live at once: the decoded one and its 8-bit RGB
+/// copy (none when it already is 8-bit RGB); a 90-degree orientation turns the 3-byte copy.
 pub fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
@@ -76,7 +105,7 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(ALLOC_BUDGET);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > PIXEL_BUDGET {
         return Err(DecodeError::TooLarge {
@@ -88,33 +117,59 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
     if width == 0 || height == 0 {
         return Err(DecodeError::NoPixels);
     }
+    // `DynamicImage::from_decoder` allocates this much without asking the limits.
+    let needed = decoder.total_bytes();
+    if needed > ALLOC_BUDGET {
+        return Err(DecodeError::TooMuchMemory {
+            needed_mb: Some(needed.div_ceil(MB)),
+            budget_mb: ALLOC_BUDGET / MB,
+        });
+    }
     // A broken orientation tag is not worth losing the photo over: keep it as stored.
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-    image.apply_orientation(orientation);
-    Ok(flatten_to_rgb(image))
+    let image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    // Turned after flattening, so a rotation copies 3 bytes a pixel, not up to 8.
+    let mut upright = DynamicImage::ImageRgb8(flatten_to_rgb(image));
+    upright.apply_orientation(orientation);
+    Ok(upright.into_rgb8())
 }
 
-fn corrupt(e: image::ImageError) -> DecodeError {
+fn decode_error(e: image::ImageError) -> DecodeError {
+    use image::error::UnsupportedErrorKind;
     match e {
-        image::ImageError::Unsupported(_) => DecodeError::UnknownFormat,
-        image::ImageError::Limits(_) => DecodeError::TooLarge {
-            width: 0,
-            height: 0,
-            budget: PIXEL_BUDGET / 1_000_000,
+        image::ImageError::Unsupported(u) => match u.kind() {
+            UnsupportedErrorKind::Format(_) => DecodeError::UnknownFormat,
+            _ => DecodeError::Unsupported(one_line(&u.to_string())),
         },
-        other => DecodeError::Corrupt(other.to_string()),
+        image::ImageError::Limits(_) => DecodeError::TooMuchMemory {
+            needed_mb: None,
+            budget_mb: ALLOC_BUDGET / MB,
+        },
+        other => DecodeError::Corrupt(one_line(&other.to_string())),
     }
 }
 
-/// RGB with transparent pixels composited over white, the way a page shows them.
+/// A decoder's message as one plain line for a person: zune-jpeg's come quoted, with escaped
+/// newlines (`"Found a marker with invalid length:4\n"`), the png crate's end in a debug dump
+/// (`... while decoding ChunkType { type: IDAT, critical: true, .. } chunk.`).
+fn one_line(text: &str) -> String {
+    let text = text.replace("\\n", " ").replace('"', "");
+    let text = match text.find(" while decoding ").or_else(|| text.find('{')) {
+        Some(dump) => &text[..dump],
+        None => &text,
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// RGB with transparent pixels composited over white, the way a page shows them. Takes the
+/// image so that an 8-bit RGB one passes through without a copy.
 fn flatten_to_rgb(image: DynamicImage) -> RgbImage {
     if !image.color().has_alpha() {
-        return image.to_rgb8();
+        return image.into_rgb8();
     }
-    let rgba = image.to_rgba8();
+    let rgba = image.into_rgba8();
     let mut rgb = RgbImage::new(rgba.width(), rgba.height());
     for (out, px) in rgb.pixels_mut().zip(rgba.pixels()) {
         let alpha = u32::from(px[3]);
@@ -148,13 +203,11 @@ pub fn centre_crop_box(width: u32, height: u32) -> CropBox {
 /// The crop the model sees, resized to 224x224 with an antialiasing bilinear filter.
 pub fn model_view(image: &RgbImage) -> (RgbImage, CropBox) {
     let crop = centre_crop_box(image.width(), image.height());
-    let square = image::imageops::crop_imm(image, crop.x, crop.y, crop.side, crop.side).to_image();
+    // A view, not a copy: the crop of a big photo is most of it.
+    let square = image::imageops::crop_imm(image, crop.x, crop.y, crop.side, crop.side);
     let size = INPUT_SIZE as u32;
-    let view = if crop.side == size {
-        square
-    } else {
-        image::imageops::resize(&square, size, size, FilterType::Triangle)
-    };
+    // `resize` copies when the crop already has the model's size.
+    let view = image::imageops::resize(&*square, size, size, FilterType::Triangle);
     (view, crop)
 }
 
@@ -389,17 +442,20 @@ mod tests {
         !crc
     }
 
-    #[test]
-    fn huge_dimensions_are_refused_before_decoding() {
-        // A valid PNG header claiming 20000x20000 (1.6 GB as RGBA), with no pixel data behind it.
-        let mut png = encode(
-            DynamicImage::ImageRgb8(RgbImage::new(1, 1)),
-            ImageFormat::Png,
-        );
-        png[16..20].copy_from_slice(&20000u32.to_be_bytes());
-        png[20..24].copy_from_slice(&20000u32.to_be_bytes());
+    /// A 1x1 PNG of `image`'s colour type whose header claims `side` x `side`, no pixels behind.
+    fn png_claiming(image: DynamicImage, side: u32) -> Vec<u8> {
+        let mut png = encode(image, ImageFormat::Png);
+        png[16..20].copy_from_slice(&side.to_be_bytes());
+        png[20..24].copy_from_slice(&side.to_be_bytes());
         let crc = crc32(&png[12..29]);
         png[29..33].copy_from_slice(&crc.to_be_bytes());
+        png
+    }
+
+    #[test]
+    fn huge_dimensions_are_refused_before_decoding() {
+        // 20000x20000 would be 1.6 GB as RGBA.
+        let png = png_claiming(DynamicImage::ImageRgb8(RgbImage::new(1, 1)), 20000);
         assert_eq!(
             decode(&png),
             Err(DecodeError::TooLarge {
@@ -407,6 +463,101 @@ mod tests {
                 height: 20000,
                 budget: 100
             })
+        );
+    }
+
+    #[test]
+    fn deep_images_beyond_the_memory_budget_are_refused_before_decoding() {
+        // 81 megapixels are within the pixel budget; at 8 bytes a pixel they are 618 MB.
+        let deep = DynamicImage::ImageRgba16(image::ImageBuffer::new(1, 1));
+        let error = decode(&png_claiming(deep, 9000)).expect_err("refused");
+        assert_eq!(
+            error,
+            DecodeError::TooMuchMemory {
+                needed_mb: Some(618),
+                budget_mb: 512
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "decoding the image would need 618 MB of memory, more than the 512 MB Glimpse \
+             allows for one photo"
+        );
+        // The same size at 8 bits a channel (243 MB as RGB) gets as far as its missing pixels.
+        let shallow = png_claiming(DynamicImage::ImageRgb8(RgbImage::new(1, 1)), 9000);
+        assert!(matches!(decode(&shallow), Err(DecodeError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_truncated_jpeg_gets_a_one_line_message() {
+        // Regression: zune-jpeg's message ended in a newline, which broke the page's one-line
+        // error under the photo.
+        let jpeg = encode(
+            DynamicImage::ImageRgb8(red_left_blue_right(64, 64)),
+            ImageFormat::Jpeg,
+        );
+        match decode(&jpeg[..300]) {
+            Err(DecodeError::Corrupt(message)) => {
+                assert!(
+                    !message.contains('\n') && message == message.trim(),
+                    "{message:?}"
+                )
+            }
+            other => panic!("expected a corrupt JPEG, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decoder_messages_read_as_one_plain_line() {
+        // Regression: these reached the page as they came from the decoders.
+        assert_eq!(
+            one_line("Format error decoding Jpeg: \"Found a marker with invalid length:4\\n\"\n"),
+            "Format error decoding Jpeg: Found a marker with invalid length:4"
+        );
+        assert_eq!(
+            one_line(
+                "Format error decoding Png: CRC error: expected 0x1f have 0x2e while decoding \
+                 ChunkType { type: IDAT, critical: true, private: false } chunk."
+            ),
+            "Format error decoding Png: CRC error: expected 0x1f have 0x2e"
+        );
+    }
+
+    #[test]
+    fn a_format_feature_the_decoder_lacks_is_named() {
+        use image::error::{UnsupportedError, UnsupportedErrorKind};
+        let lacking = image::ImageError::Unsupported(UnsupportedError::from_format_and_kind(
+            ImageFormat::Jpeg.into(),
+            UnsupportedErrorKind::GenericFeature("arithmetic coding".into()),
+        ));
+        let error = decode_error(lacking);
+        assert!(matches!(error, DecodeError::Unsupported(_)), "{error:?}");
+        assert!(error.to_string().contains("arithmetic coding"), "{error}");
+        let unknown = image::ImageError::Unsupported(UnsupportedError::from_format_and_kind(
+            image::error::ImageFormatHint::Unknown,
+            UnsupportedErrorKind::Format(image::error::ImageFormatHint::Unknown),
+        ));
+        assert_eq!(decode_error(unknown), DecodeError::UnknownFormat);
+    }
+
+    #[test]
+    fn a_decoder_hitting_the_memory_limit_says_so_without_inventing_a_size() {
+        // Regression: this used to read "the image is 0x0 pixels, more than the 100 megapixels".
+        let limits = image::ImageError::Limits(image::error::LimitError::from_kind(
+            image::error::LimitErrorKind::InsufficientMemory,
+        ));
+        let error = decode_error(limits);
+        assert_eq!(
+            error,
+            DecodeError::TooMuchMemory {
+                needed_mb: None,
+                budget_mb: 512
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "decoding the image would need more than the 512 MB of memory Glimpse allows for \
+             one photo"
         );
     }
 }
