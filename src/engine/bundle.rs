@@ -36,6 +36,8 @@ const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 const MAX_MODEL_BYTES: u64 = 64 << 20;
 const MAX_PHOTO_BYTES: u64 = 16 << 20;
 const MAX_EMBEDDINGS_BYTES: u64 = (MAX_PHOTOS * VIEWS * FEATURE_CHANNELS * 4) as u64;
+/// Most an entry's declared size reserves before its bytes arrive.
+const PREALLOCATE: u64 = 1 << 20;
 
 /// A person's work: what the Teach panel holds, in the order it shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,7 +317,8 @@ pub(crate) fn entry(
             limit,
         });
     }
-    let mut bytes = Vec::with_capacity(file.size() as usize);
+    // The declared size only bounds the first allocation: a small file may claim the limit.
+    let mut bytes = Vec::with_capacity(file.size().min(PREALLOCATE) as usize);
     (&mut file)
         .take(limit + 1)
         .read_to_end(&mut bytes)
@@ -443,7 +446,8 @@ pub fn read(bytes: &[u8]) -> Result<Project, BundleError> {
                     .and_then(serde_json::Value::as_u64)
                     .is_some_and(|v| v > u64::from(FORMAT_VERSION)) =>
             {
-                BundleError::TooNew(value["format_version"].as_u64().unwrap_or(0) as u32)
+                let version = value["format_version"].as_u64().unwrap_or(u64::MAX);
+                BundleError::TooNew(u32::try_from(version).unwrap_or(u32::MAX))
             }
             _ => invalid(format!("{MANIFEST} is not as expected: {e}")),
         }

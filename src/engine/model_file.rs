@@ -114,9 +114,13 @@ pub fn load_personal(
     device: &Device,
 ) -> Result<PersonalModel, WeightsError> {
     if tuned_blocks > BLOCK_COUNT {
-        return Err(WeightsError::Format(format!(
-            "{tuned_blocks} tuned blocks, but the network has {BLOCK_COUNT}"
-        )));
+        return Err(WeightsError::TunedBlocks {
+            tuned: tuned_blocks,
+            blocks: BLOCK_COUNT,
+        });
+    }
+    if classes.is_empty() {
+        return Err(WeightsError::NoClasses);
     }
     let file = WeightFile::parse(bytes, device)?;
     let mut head = PersonalHeadConfig::new(classes.len()).init(device);

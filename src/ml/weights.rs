@@ -10,8 +10,6 @@ use safetensors::{Dtype, SafeTensors};
 use super::model::{ConvUnit, EfficientNetLite0, EfficientNetLite0Config, IMAGENET_CLASSES};
 pub use super::records::WEIGHTS_FILE;
 
-/// The weight file the site ships, relative to the page.
-
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
     #[error("the weight file is not a valid safetensors file: {0}")]
@@ -28,6 +26,10 @@ pub enum WeightsError {
     DType { name: String, found: String },
     #[error("tensor `{0}` holds a value that is not a finite number")]
     NotFinite(String),
+    #[error("the model tunes {tuned} blocks; the network has {blocks}")]
+    TunedBlocks { tuned: usize, blocks: usize },
+    #[error("the model has no classes")]
+    NoClasses,
 }
 
 /// Reads tensors out of a safetensors buffer, widening f16 to f32.
@@ -125,6 +127,9 @@ pub fn load_network(
     classes: usize,
     device: &Device,
 ) -> Result<EfficientNetLite0, WeightsError> {
+    if classes == 0 {
+        return Err(WeightsError::NoClasses);
+    }
     let file = WeightFile::parse(bytes, device)?;
     let mut model = EfficientNetLite0Config::new()
         .with_num_classes(classes)
