@@ -126,6 +126,18 @@ pub enum Request {
     UseModel {
         personal: bool,
     },
+    /// A fault for the tests to inject (the page exposes it only under `?bench`): the engine must
+    /// survive it with nothing lost.
+    InjectFault(Fault),
+}
+
+/// What `Request::InjectFault` breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fault {
+    /// A panic inside the engine, as a bug in it would cause.
+    Crash,
+    /// `GPUDevice.destroy()`: the browser reports the device lost, as after a driver reset.
+    LoseDevice,
 }
 
 /// A saliency map over the model's crop: `side` x `side` bytes, 255 = most salient.
@@ -247,6 +259,13 @@ pub enum Response {
     ModelChanged {
         personal: bool,
         result: Result<(), String>,
+    },
+    /// The engine cannot go on (its GPU device was lost, or it crashed) and its worker is
+    /// closing; nothing it answered before is affected. The page starts a new one and hands it
+    /// the person's work again.
+    EngineLost {
+        reason: String,
+        device_lost: bool,
     },
 }
 

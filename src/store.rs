@@ -6,6 +6,7 @@
 //! an import replaces everything at once or nothing.
 
 use indexed_db_futures::database::Database;
+use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use serde::de::DeserializeOwned;
@@ -90,6 +91,16 @@ fn store_error(e: impl std::fmt::Display + std::fmt::Debug) -> StoreError {
     }
 }
 
+/// Commits a transaction. When the browser aborts it, the error `commit` reports only says so;
+/// the transaction's own error says why (a full storage is `QuotaExceededError`).
+async fn commit(tx: Transaction<'_>) -> Result<(), StoreError> {
+    let raw: web_sys::IdbTransaction = tx.as_sys().clone().into();
+    tx.commit().await.map_err(|aborted| match raw.error() {
+        Some(cause) => store_error(format!("{}: {}", cause.name(), cause.message())),
+        None => store_error(aborted),
+    })
+}
+
 pub struct Store {
     db: Database,
 }
@@ -146,7 +157,7 @@ impl Store {
         for class in classes {
             put(&store, class.key, class)?;
         }
-        tx.commit().await.map_err(store_error)
+        commit(tx).await
     }
 
     /// Removes a class and its photos together.
@@ -158,14 +169,14 @@ impl Store {
         for id in photos {
             store.delete(*id).build().map_err(store_error)?;
         }
-        tx.commit().await.map_err(store_error)
+        commit(tx).await
     }
 
     pub async fn put_photo(&self, photo: &PhotoRecord) -> Result<(), StoreError> {
         let tx = self.write(&[PHOTOS])?;
         let store = tx.object_store(PHOTOS).map_err(store_error)?;
         put(&store, photo.id, photo)?;
-        tx.commit().await.map_err(store_error)
+        commit(tx).await
     }
 
     /// Moves a stored photo to another class (read and write in one transaction).
@@ -182,14 +193,14 @@ impl Store {
             photo.class_key = class_key;
             put(&store, id, &photo)?;
         }
-        tx.commit().await.map_err(store_error)
+        commit(tx).await
     }
 
     pub async fn delete_photo(&self, id: u32) -> Result<(), StoreError> {
         let tx = self.write(&[PHOTOS])?;
         let store = tx.object_store(PHOTOS).map_err(store_error)?;
         store.delete(id).build().map_err(store_error)?;
-        tx.commit().await.map_err(store_error)
+        commit(tx).await
     }
 
     /// Keeps a finished model and makes it the chosen one.
@@ -205,7 +216,7 @@ impl Store {
             USE_PERSONAL,
             &true,
         )?;
-        tx.commit().await.map_err(store_error)
+        commit(tx).await
     }
 
     pub async fn put_use_personal(&self, use_personal: bool) -> Result<(), StoreError> {
@@ -219,7 +230,7 @@ impl Store {
     async fn put_setting<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
         let tx = self.write(&[SETTINGS])?;
         put(&tx.object_store(SETTINGS).map_err(store_error)?, key, value)?;
-        tx.commit().await.map_err(store_error)
+        commit(tx).await
     }
 
     /// Replaces everything with `snapshot` in one transaction (an import).
@@ -251,7 +262,7 @@ impl Store {
         if let Some(train) = &snapshot.settings {
             put(&settings, TRAIN_SETTINGS, train)?;
         }
-        tx.commit().await.map_err(store_error)
+        commit(tx).await
     }
 
     pub async fn clear_all(&self) -> Result<(), StoreError> {

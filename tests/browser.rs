@@ -1,12 +1,18 @@
 //! Browser-only checks, run by wasm-bindgen-test inside a dedicated Web Worker in headless
 //! Chromium: the engine's worker session starts WebGPU there (SwiftShader here), loads the
 //! weights through fetch with progress, classifies a photo and explains it; the CPU path as well,
-//! and both give the same Grad-CAM.
+//! and both give the same Grad-CAM. Then the WebGPU device is lost (`GPUDevice.destroy()`): the
+//! session learns it from the browser, and work on the lost device fails with an error instead of
+//! hanging or panicking, which is what lets the page replace the worker (`ui/recovery.rs`).
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
 
-use glimpse::protocol::{BackendChoice, BackendKind, Heatmap, Request, Response, SaliencyMethod};
+use wasm_bindgen::JsCast;
+
+use glimpse::protocol::{
+    BackendChoice, BackendKind, Fault, Heatmap, Request, Response, SaliencyMethod,
+};
 use glimpse::worker::Session;
 use wasm_bindgen_test::*;
 
@@ -22,7 +28,7 @@ fn weights_url() -> String {
     web_sys::Url::create_object_url_with_blob(&blob).expect("object url")
 }
 
-async fn start_and_classify(choice: BackendChoice) -> Vec<Response> {
+async fn start_and_classify(choice: BackendChoice) -> (Session, Vec<Response>) {
     let responses = RefCell::new(Vec::new());
     let respond = |r: Response| responses.borrow_mut().push(r);
     let mut session = Session::default();
@@ -62,7 +68,16 @@ async fn start_and_classify(choice: BackendChoice) -> Vec<Response> {
         };
         session.handle(explain, &respond).await;
     }
-    responses.into_inner()
+    (session, responses.into_inner())
+}
+
+/// Waits `ms` milliseconds (the worker's event loop runs meanwhile).
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 fn explained(responses: &[Response]) -> Vec<Heatmap> {
@@ -134,7 +149,7 @@ fn check(responses: &[Response], kind: BackendKind) {
 
 #[wasm_bindgen_test]
 async fn worker_sessions_on_webgpu_and_cpu_agree() {
-    let gpu = start_and_classify(BackendChoice::WebGpu).await;
+    let (mut session, gpu) = start_and_classify(BackendChoice::WebGpu).await;
     check(&gpu, BackendKind::WebGpu);
     let software = gpu
         .iter()
@@ -142,7 +157,7 @@ async fn worker_sessions_on_webgpu_and_cpu_agree() {
     // Headless Chromium here only has SwiftShader; the page must say so.
     assert!(software, "SwiftShader is reported as a software adapter");
 
-    let cpu = start_and_classify(BackendChoice::Cpu).await;
+    let (_, cpu) = start_and_classify(BackendChoice::Cpu).await;
     check(&cpu, BackendKind::Cpu);
 
     // The same Grad-CAM on both devices, within a small tolerance (values are 0..255).
@@ -159,4 +174,40 @@ async fn worker_sessions_on_webgpu_and_cpu_agree() {
         &format!("Grad-CAM WebGPU vs CPU: mean |diff| {mean:.3}, max {max} (of 255)").into(),
     );
     assert!(mean < 1.0 && max <= 8, "mean {mean}, max {max}");
+
+    // Last (the WebGPU runtime cannot be started twice in one worker): lose the device.
+    let responses = RefCell::new(Vec::new());
+    let respond = |r: Response| responses.borrow_mut().push(r);
+    assert_eq!(session.device_lost(), None);
+    session
+        .handle(Request::InjectFault(Fault::LoseDevice), &respond)
+        .await;
+    for _ in 0..100 {
+        if session.device_lost().is_some() {
+            break;
+        }
+        sleep(50).await;
+    }
+    let reason = session
+        .device_lost()
+        .expect("the browser reports the loss")
+        .to_string();
+    web_sys::console::log_1(&format!("device lost: {reason}").into());
+    assert!(reason.contains("Destroyed"), "{reason}");
+    let classify = Request::Classify {
+        id: 9,
+        bytes: FLAMINGO.to_vec(),
+    };
+    session.handle(classify, &respond).await;
+    let responses = responses.into_inner();
+    assert!(
+        matches!(
+            responses.as_slice(),
+            [Response::Classified {
+                id: 9,
+                result: Err(_)
+            }]
+        ),
+        "work on a lost device fails cleanly: {responses:?}"
+    );
 }

@@ -1,7 +1,8 @@
 //! `?bench` in the page URL exposes `window.glimpseBenchmark(pixels, batch, runs, warmup)` to the
 //! side-by-side benchmark (`bench/compare.spec.ts`): a promise of `{ timesMs, logits, layers }`, timed
 //! inside the engine's worker exactly as the page's own inference runs;
-//! `window.glimpseMemory()`, a promise of the worker's wasm memory in bytes; and
+//! `window.glimpseMemory()`, a promise of the worker's wasm memory in bytes;
+//! `window.glimpseInjectFault("crash" | "device-lost")` for the fault tests; and
 //! `window.glimpseLoadTimings` once the model is ready.
 
 use std::rc::Rc;
@@ -10,7 +11,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
 
 use super::client::EngineClient;
-use crate::protocol::{BenchmarkRun, LoadTimings, Request};
+use crate::protocol::{BenchmarkRun, Fault, LoadTimings, Request};
 
 fn wanted() -> bool {
     web_sys::window()
@@ -61,6 +62,26 @@ impl EngineClient {
         });
         let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseMemory".into(), memory.as_ref());
         memory.forget();
+
+        // Fault injection for the tests: "crash" panics the engine, "device-lost" destroys its
+        // WebGPU device.
+        let weak = Rc::downgrade(self);
+        let inject = Closure::<dyn Fn(String) -> bool>::new(move |kind: String| {
+            let fault = match kind.as_str() {
+                "crash" => Fault::Crash,
+                "device-lost" => Fault::LoseDevice,
+                _ => return false,
+            };
+            weak.upgrade()
+                .map(|client| client.send(Request::InjectFault(fault)))
+                .is_some()
+        });
+        let _ = js_sys::Reflect::set(
+            &js_sys::global(),
+            &"glimpseInjectFault".into(),
+            inject.as_ref(),
+        );
+        inject.forget();
     }
 
     pub(super) fn on_memory(&self, wasm_bytes: u64) {

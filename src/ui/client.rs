@@ -1,12 +1,15 @@
 //! The page's side of the engine: spawns the worker, feeds it photos and turns its answers into
 //! signals the components read.
 //!
-//! Photos wait in a queue on the page and at most `IN_FLIGHT` are handed to the worker at a time,
-//! so dropping a hundred photos reads a hundred files lazily instead of copying them all into the
-//! worker at once, and every card still fills in the moment its own answer arrives.
+//! Photos (to classify, or to learn from) wait in one queue on the page and at most `IN_FLIGHT`
+//! are handed to the worker at a time, so dropping five hundred photos reads five hundred files
+//! lazily instead of copying them all into the worker at once (memory stays bounded), and every
+//! card still fills in the moment its own answer arrives. The files stay referenced until their
+//! answer has come, so that a worker that is lost can be replaced and asked again
+//! (`recovery.rs`).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::{Rc, Weak};
 
 use gloo_worker::{Spawnable, WorkerBridge};
@@ -24,6 +27,25 @@ use crate::protocol::{
 
 /// Two in flight: one being classified, one being decoded/sent, so the worker never idles.
 const IN_FLIGHT: usize = 2;
+/// Cards added per main-thread task: a drop of hundreds of photos appears in slices, so the page
+/// never freezes while it builds them (500 cards at once took one 340 ms task, 50 about 60 ms).
+const CARDS_PER_SLICE: usize = 20;
+
+/// A photo waiting for the engine.
+#[derive(Debug, Clone)]
+pub(super) enum Job {
+    Classify(u32, web_sys::File),
+    /// A training photo for the class it was dropped on.
+    Example(u32, web_sys::File),
+}
+
+impl Job {
+    pub(super) fn id(&self) -> u32 {
+        match self {
+            Job::Classify(id, _) | Job::Example(id, _) => *id,
+        }
+    }
+}
 const WORKER_SCRIPT: &str = "./worker_loader.js";
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,15 +115,27 @@ pub struct EngineClient {
     pub(super) benchmarks: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
     pub(super) memory_probes: RefCell<VecDeque<js_sys::Function>>,
     bridge: RefCell<Option<WorkerBridge<RemoteEngine>>>,
+    /// The backend asked for; a restart after a lost GPU may fall back from it.
+    pub(super) choice: Cell<BackendChoice>,
     pub status: RwSignal<ModelStatus>,
+    /// What happened to the engine, for the person (a lost GPU, a restart), until dismissed.
+    pub notice: RwSignal<Option<String>>,
     pub cards: RwSignal<Vec<PhotoCard>>,
-    waiting: RefCell<VecDeque<(u32, web_sys::File)>>,
-    states: RefCell<HashMap<u32, RwSignal<CardState>>>,
-    overlays: RefCell<HashMap<u32, RwSignal<Overlay>>>,
+    pub(super) waiting: RefCell<VecDeque<Job>>,
+    pub(super) states: RefCell<HashMap<u32, RwSignal<CardState>>>,
+    pub(super) overlays: RefCell<HashMap<u32, RwSignal<Overlay>>>,
     /// Files on screen, kept to explain another class later.
-    files: RefCell<HashMap<u32, web_sys::File>>,
-    in_flight: Cell<usize>,
+    pub(super) files: RefCell<HashMap<u32, web_sys::File>>,
+    /// Training photos not yet embedded, kept to hand to a new worker if this one is lost.
+    pub(super) example_files: RefCell<HashMap<u32, web_sys::File>>,
+    pub(super) in_flight: Cell<usize>,
+    /// Set while a lost engine is being replaced; cleared when the new one is ready.
+    pub(super) restarting: Cell<bool>,
+    /// When the engine was last restarted (ms since the epoch), to stop a crash loop.
+    pub(super) restarts: RefCell<Vec<f64>>,
     pub(super) next_id: Cell<u32>,
+    /// Bumped by `clear`, so that slices of an earlier drop still being added stop.
+    drops_cleared: Cell<u32>,
 }
 
 /// A point on the page's performance timeline, for the first-prediction benchmark.
@@ -123,19 +157,35 @@ impl EngineClient {
             benchmarks: RefCell::new(VecDeque::new()),
             memory_probes: RefCell::new(VecDeque::new()),
             bridge: RefCell::new(None),
+            choice: Cell::new(choice),
             status: RwSignal::new(ModelStatus::Loading {
                 loaded: 0,
                 total: None,
             }),
+            notice: RwSignal::new(None),
             cards: RwSignal::new(Vec::new()),
             waiting: RefCell::new(VecDeque::new()),
             states: RefCell::new(HashMap::new()),
             overlays: RefCell::new(HashMap::new()),
             files: RefCell::new(HashMap::new()),
+            example_files: RefCell::new(HashMap::new()),
             in_flight: Cell::new(0),
+            restarting: Cell::new(false),
+            restarts: RefCell::new(Vec::new()),
             next_id: Cell::new(0),
+            drops_cleared: Cell::new(0),
         });
-        let weak: Weak<Self> = Rc::downgrade(&client);
+        client.spawn_worker();
+        mark("glimpse-worker-spawned");
+        client.restore_saved();
+        client.expose_benchmark();
+        client
+    }
+
+    /// Starts a worker and asks it to load the model on the chosen backend. A worker already
+    /// there is let go (its bridge dropped): it has closed itself, or closes on that.
+    pub(super) fn spawn_worker(self: &Rc<Self>) {
+        let weak: Weak<Self> = Rc::downgrade(self);
         // `with_loader`: start Trunk's loader script itself rather than a blob: shim, so the worker
         // has a real URL (relative imports resolve, and a CSP needs no blob: workers).
         let bridge = RemoteEngine::spawner()
@@ -147,15 +197,29 @@ impl EngineClient {
                 }
             })
             .spawn(WORKER_SCRIPT);
-        mark("glimpse-worker-spawned");
         bridge.send(Request::Init {
-            backend: choice,
+            backend: self.choice.get(),
             weights_url: weights_url(),
         });
-        *client.bridge.borrow_mut() = Some(bridge);
-        client.restore_saved();
-        client.expose_benchmark();
-        client
+        self.bridge.replace(Some(bridge));
+    }
+
+    /// Lets the worker go: its answers are ignored from now on.
+    pub(super) fn bridge_gone(&self) {
+        self.bridge.replace(None);
+    }
+
+    /// `?bench` promises the lost worker will never answer.
+    pub(super) fn reject_probes(&self) {
+        for (_, reject) in self.benchmarks.borrow_mut().drain(..) {
+            let _ = reject.call1(
+                &wasm_bindgen::JsValue::NULL,
+                &"the engine was restarted".into(),
+            );
+        }
+        for resolve in self.memory_probes.borrow_mut().drain(..) {
+            let _ = resolve.call1(&wasm_bindgen::JsValue::NULL, &f64::NAN.into());
+        }
     }
 
     pub(super) fn send(&self, request: Request) {
@@ -175,6 +239,9 @@ impl EngineClient {
             }
             Response::Ready { backend, timings } => {
                 self.expose_load_timings(&timings);
+                if self.restarting.replace(false) {
+                    self.on_restarted(&backend);
+                }
                 self.status.set(ModelStatus::Ready {
                     backend,
                     load_ms: timings.engine_ms(),
@@ -182,14 +249,16 @@ impl EngineClient {
                 self.pump();
             }
             Response::InitFailed { message } => {
-                self.status.set(ModelStatus::Failed(message.clone()));
-                for (id, _) in self.waiting.borrow_mut().drain(..) {
-                    self.set_state(
-                        id,
-                        CardState::Failed(format!("the model did not load: {message}")),
-                    );
+                if self.restarting.get() && self.retry_on_cpu(&message) {
+                    return;
                 }
+                self.status.set(ModelStatus::Failed(message.clone()));
+                self.fail_waiting(&format!("the model did not load: {message}"));
             }
+            Response::EngineLost {
+                reason,
+                device_lost,
+            } => self.on_engine_lost(reason, device_lost),
             Response::Classified { id, result } => {
                 self.in_flight.set(self.in_flight.get().saturating_sub(1));
                 self.set_state(
@@ -201,15 +270,20 @@ impl EngineClient {
                 );
                 self.pump();
             }
-            Response::ExampleAdded { id, result } => match result {
-                Ok(kept) => {
-                    self.teach.set_example_state(id, ExampleState::Ready);
-                    self.keep_example(id, kept);
+            Response::ExampleAdded { id, result } => {
+                self.in_flight.set(self.in_flight.get().saturating_sub(1));
+                self.example_files.borrow_mut().remove(&id);
+                match result {
+                    Ok(kept) => {
+                        self.teach.set_example_state(id, ExampleState::Ready);
+                        self.keep_example(id, kept);
+                    }
+                    Err(error) => self
+                        .teach
+                        .set_example_state(id, ExampleState::Failed(error.to_string())),
                 }
-                Err(error) => self
-                    .teach
-                    .set_example_state(id, ExampleState::Failed(error.to_string())),
-            },
+                self.pump();
+            }
             Response::ExampleRestored { id, result } => self.teach.set_example_state(
                 id,
                 match result {
@@ -314,7 +388,7 @@ impl EngineClient {
         });
     }
 
-    fn set_state(&self, id: u32, state: CardState) {
+    pub(super) fn set_state(&self, id: u32, state: CardState) {
         if let Some(signal) = self.states.borrow().get(&id) {
             signal.set(state);
         }
@@ -322,9 +396,31 @@ impl EngineClient {
 
     /// Adds photos as cards (newest first) and queues them for the engine.
     pub fn add_files(self: &Rc<Self>, files: Vec<web_sys::File>) {
-        if files.is_empty() {
+        let mut slices: Vec<Vec<web_sys::File>> = files
+            .chunks(CARDS_PER_SLICE)
+            .map(<[web_sys::File]>::to_vec)
+            .collect();
+        if slices.is_empty() {
             return;
         }
+        self.add_slice(slices.remove(0));
+        if slices.is_empty() {
+            return;
+        }
+        let client = Rc::clone(self);
+        let cleared = self.drops_cleared.get();
+        wasm_bindgen_futures::spawn_local(async move {
+            for slice in slices {
+                next_task().await;
+                if client.drops_cleared.get() != cleared {
+                    return;
+                }
+                client.add_slice(slice);
+            }
+        });
+    }
+
+    fn add_slice(self: &Rc<Self>, files: Vec<web_sys::File>) {
         let mut new_cards = Vec::with_capacity(files.len());
         for file in files {
             let id = self.next_id.get();
@@ -342,7 +438,7 @@ impl EngineClient {
                 state,
                 overlay,
             });
-            self.waiting.borrow_mut().push_back((id, file));
+            self.waiting.borrow_mut().push_back(Job::Classify(id, file));
         }
         self.cards.update(|cards| {
             new_cards.reverse();
@@ -350,12 +446,24 @@ impl EngineClient {
             *cards = new_cards;
         });
         if matches!(self.status.get_untracked(), ModelStatus::Failed(_)) {
-            let message = "the model did not load, so this photo cannot be classified".to_string();
-            for (id, _) in self.waiting.borrow_mut().drain(..) {
-                self.set_state(id, CardState::Failed(message.clone()));
-            }
+            self.fail_waiting("the model did not load, so this photo cannot be used");
         }
         self.pump();
+    }
+
+    /// Every queued photo gets `message` as its answer.
+    pub(super) fn fail_waiting(&self, message: &str) {
+        let jobs: Vec<Job> = self.waiting.borrow_mut().drain(..).collect();
+        for job in jobs {
+            match job {
+                Job::Classify(id, _) => self.set_state(id, CardState::Failed(message.into())),
+                Job::Example(id, _) => {
+                    self.example_files.borrow_mut().remove(&id);
+                    self.teach
+                        .set_example_state(id, ExampleState::Failed(message.into()));
+                }
+            }
+        }
     }
 
     pub(super) fn new_id(&self) -> u32 {
@@ -382,16 +490,13 @@ impl EngineClient {
                     state,
                 })
             });
-            let client = Rc::clone(self);
-            wasm_bindgen_futures::spawn_local(async move {
-                match read_file(&file).await {
-                    Ok(bytes) => client.send(Request::AddExample { id, bytes }),
-                    Err(message) => client
-                        .teach
-                        .set_example_state(id, ExampleState::Failed(message)),
-                }
-            });
+            self.example_files.borrow_mut().insert(id, file.clone());
+            self.waiting.borrow_mut().push_back(Job::Example(id, file));
         }
+        if matches!(self.status.get_untracked(), ModelStatus::Failed(_)) {
+            self.fail_waiting("the model did not load, so this photo cannot be used");
+        }
+        self.pump();
     }
 
     /// Removes a training photo, from storage too.
@@ -412,6 +517,8 @@ impl EngineClient {
         }
         self.teach.example_states.borrow_mut().remove(&id);
         self.kept.borrow_mut().remove(&id);
+        self.example_files.borrow_mut().remove(&id);
+        self.waiting.borrow_mut().retain(|job| job.id() != id);
         self.send(Request::RemoveExample { id });
     }
 
@@ -491,11 +598,14 @@ impl EngineClient {
 
     /// Removes every card and frees the thumbnails.
     pub fn clear(&self) {
+        self.drops_cleared.set(self.drops_cleared.get() + 1);
         for card in self.cards.get_untracked() {
             let _ = web_sys::Url::revoke_object_url(&card.thumbnail);
         }
         // Photos already handed to the worker will still be answered: keep their states until then.
-        self.waiting.borrow_mut().clear();
+        self.waiting
+            .borrow_mut()
+            .retain(|job| matches!(job, Job::Example(..)));
         self.states
             .borrow_mut()
             .retain(|_, state| matches!(state.get_untracked(), CardState::Working));
@@ -505,31 +615,60 @@ impl EngineClient {
     }
 
     /// Hands queued photos to the worker while fewer than `IN_FLIGHT` are there.
-    fn pump(self: &Rc<Self>) {
+    pub(super) fn pump(self: &Rc<Self>) {
         if !self.is_ready() {
             return;
         }
         while self.in_flight.get() < IN_FLIGHT {
-            let Some((id, file)) = self.waiting.borrow_mut().pop_front() else {
+            let Some(job) = self.waiting.borrow_mut().pop_front() else {
                 return;
             };
             self.in_flight.set(self.in_flight.get() + 1);
-            self.set_state(id, CardState::Working);
+            if let Job::Classify(id, _) = job {
+                self.set_state(id, CardState::Working);
+            }
             let client = Rc::clone(self);
             wasm_bindgen_futures::spawn_local(async move {
-                match read_file(&file).await {
-                    Ok(bytes) => client.send(Request::Classify { id, bytes }),
-                    Err(message) => {
+                let (id, file) = match &job {
+                    Job::Classify(id, file) | Job::Example(id, file) => (*id, file),
+                };
+                match (read_file(file).await, &job) {
+                    (Ok(bytes), Job::Classify(..)) => client.send(Request::Classify { id, bytes }),
+                    (Ok(bytes), Job::Example(..)) => client.send(Request::AddExample { id, bytes }),
+                    (Err(message), _) => {
                         client
                             .in_flight
                             .set(client.in_flight.get().saturating_sub(1));
-                        client.set_state(id, CardState::Failed(message));
+                        match job {
+                            Job::Classify(..) => client.set_state(id, CardState::Failed(message)),
+                            Job::Example(..) => {
+                                client.example_files.borrow_mut().remove(&id);
+                                client
+                                    .teach
+                                    .set_example_state(id, ExampleState::Failed(message))
+                            }
+                        }
                         client.pump();
                     }
                 }
             });
         }
     }
+
+    /// Ids of the photos still waiting on the page.
+    pub(super) fn waiting_ids(&self) -> HashSet<u32> {
+        self.waiting.borrow().iter().map(Job::id).collect()
+    }
+}
+
+/// Lets the page's event loop run (input, painting) before going on.
+async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback(&resolve);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
 }
 
 pub(super) async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {

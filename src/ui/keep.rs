@@ -12,7 +12,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::client::{EngineClient, read_file};
+use super::client::{EngineClient, Job, read_file};
 use super::teach::state::{ExampleState, TeachPhoto, TrainingState};
 use crate::engine::bundle::{self, Project, ProjectPhoto};
 use crate::protocol::{ByteBuf, KeptExample, Request, SavedModel};
@@ -216,6 +216,11 @@ impl EngineClient {
             settings,
         } = snapshot;
         self.send(Request::Reset);
+        // Training photos still waiting belong to the classes being replaced.
+        self.waiting
+            .borrow_mut()
+            .retain(|job| matches!(job, Job::Classify(..)));
+        self.example_files.borrow_mut().clear();
         self.kept.borrow_mut().clear();
         *self.saved_model.borrow_mut() = None;
         let names: Vec<(u32, String)> = classes.iter().map(|c| (c.key, c.name.clone())).collect();
@@ -262,6 +267,10 @@ impl EngineClient {
                     .training
                     .set(TrainingState::Done(Box::new(model.summary.clone())));
                 self.send(Request::LoadModel(model.clone()));
+                // Right behind it, before any photo: the first answers come from the right model.
+                self.send(Request::UseModel {
+                    personal: use_personal,
+                });
                 *self.saved_model.borrow_mut() = Some(model);
             }
             None => {

@@ -8,6 +8,7 @@ mod keep;
 mod offline;
 mod photo_view;
 mod prediction_row;
+mod recovery;
 mod remote;
 mod result_card;
 mod status_bar;
@@ -45,6 +46,7 @@ fn backend_from_url() -> BackendChoice {
 fn App() -> impl IntoView {
     let client = StoredValue::new_local(EngineClient::start(backend_from_url()));
     let status = client.with_value(|c| c.status);
+    let notice = client.with_value(|c| c.notice);
     let cards = client.with_value(|c| c.cards);
 
     // Pasting an image anywhere on the page adds it, like dropping it.
@@ -85,6 +87,12 @@ fn App() -> impl IntoView {
             <StatusBar status=status />
         </header>
         <main>
+            {move || notice.get().map(|text| view! {
+                <div class="engine-notice" data-testid="engine-notice" role="status">
+                    <span>{text}</span>
+                    <button type="button" class="ghost small" aria-label="Dismiss" on:click=move |_| notice.set(None)>"×"</button>
+                </div>
+            })}
             <DropZone on_files=add_files />
             <Show when=move || !cards.with(Vec::is_empty)>
                 <div class="results-bar">

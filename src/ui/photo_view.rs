@@ -73,7 +73,8 @@ pub fn PhotoView(
         <div class="photo" class:pending=move || geometry.with(Option::is_none) style=frame_style>
             <Show when=move || !broken.get()
                 fallback=|| view! { <div class="no-thumb" aria-hidden="true">"?"</div> }>
-                <img src=thumbnail.clone() alt=name.clone() on:error=move |_| broken.set(true) />
+                <img src=thumbnail.clone() alt=name.clone() loading="lazy" decoding="async"
+                    on:error=move |_| broken.set(true) />
             </Show>
             <Show when=move || geometry.with(Option::is_some)>
                 <div class="crop-frame" style=crop_style title="The square the model saw; the dimmed margins were cropped away">

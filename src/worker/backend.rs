@@ -6,6 +6,7 @@
 //! WebGPU on the CPU too, but many times slower than Flex. `?backend=webgpu` still forces it.
 
 use burn::prelude::Device;
+use burn::tensor::wgpu::wgpu;
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -76,20 +77,32 @@ async fn probe_adapter() -> Result<Adapter, String> {
     })
 }
 
-fn cpu(reason: Option<String>) -> (Device, BackendInfo) {
+/// The device the engine runs on, and the WebGPU device under it when there is one (to watch
+/// for its loss, and for the tests to lose it on purpose).
+pub struct Selected {
+    pub device: Device,
+    pub info: BackendInfo,
+    pub gpu: Option<wgpu::Device>,
+}
+
+fn cpu(reason: Option<String>) -> Selected {
     let info = BackendInfo {
         kind: BackendKind::Cpu,
         adapter: CPU_NAME.into(),
         software: false,
         fallback_reason: reason,
     };
-    (Device::flex(), info)
+    Selected {
+        device: Device::flex(),
+        info,
+        gpu: None,
+    }
 }
 
-async fn webgpu() -> Result<(Device, BackendInfo), String> {
+async fn webgpu() -> Result<Selected, String> {
     let adapter = probe_adapter().await?;
-    let device = Device::wgpu_options()
-        .init_async()
+    let (device, setup) = Device::wgpu_options()
+        .init_with_setup_async()
         .await
         .map_err(|e| format!("WebGPU could not start: {e:?}"))?;
     let info = BackendInfo {
@@ -98,10 +111,14 @@ async fn webgpu() -> Result<(Device, BackendInfo), String> {
         software: adapter.software,
         fallback_reason: None,
     };
-    Ok((device, info))
+    Ok(Selected {
+        device,
+        info,
+        gpu: Some(setup.device),
+    })
 }
 
-pub async fn select(choice: BackendChoice) -> Result<(Device, BackendInfo), String> {
+pub async fn select(choice: BackendChoice) -> Result<Selected, String> {
     match choice {
         BackendChoice::Cpu => Ok(cpu(None)),
         BackendChoice::WebGpu => webgpu().await,

@@ -4,10 +4,12 @@
 
 mod backend;
 mod fetch;
+mod lifeline;
 mod timings;
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
 
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
@@ -15,15 +17,24 @@ use gloo_worker::{HandlerId, Registrable, Worker, WorkerScope};
 use wasm_bindgen::JsCast;
 use web_time::Instant;
 
+use burn::tensor::wgpu::wgpu;
+
 use crate::engine::Engine;
 use crate::protocol::{
-    BackendChoice, BackendInfo, ByteBuf, LoadTimings, PhotoError, Project, Request, Response,
-    SaliencyMethod,
+    BackendChoice, BackendInfo, ByteBuf, Fault, LoadTimings, PhotoError, Project, Request,
+    Response, SaliencyMethod,
 };
 
 pub struct EngineWorker {
-    queue: UnboundedSender<(HandlerId, Request)>,
+    queue: UnboundedSender<Job>,
     cancel: Rc<Cell<bool>>,
+}
+
+/// What the worker's loop serves, in order.
+enum Job {
+    Request(HandlerId, Request),
+    /// The WebGPU device was lost (reported by the browser while the worker may be idle).
+    DeviceLost,
 }
 
 /// Called by the worker binary: answer the page's messages from now on.
@@ -39,44 +50,69 @@ impl Worker for EngineWorker {
     type Output = Response;
 
     fn create(scope: &WorkerScope<Self>) -> Self {
-        let (queue, requests) = unbounded();
-        let session = Session::default();
+        lifeline::install(scope);
+        let (queue, jobs) = unbounded();
+        let session = Session::new(queue.clone());
         let cancel = session.cancel.clone();
-        wasm_bindgen_futures::spawn_local(serve(scope.clone(), requests, session));
+        wasm_bindgen_futures::spawn_local(serve(scope.clone(), jobs, session));
         Self { queue, cancel }
     }
 
     fn update(&mut self, _scope: &WorkerScope<Self>, _msg: ()) {}
 
     fn received(&mut self, _scope: &WorkerScope<Self>, request: Request, id: HandlerId) {
+        lifeline::remember(id);
         // A cancel must not wait behind the training it cancels.
         if matches!(request, Request::CancelTraining) {
             self.cancel.set(true);
             return;
         }
+        // An injected crash strikes whatever the engine is doing, as a real one would.
+        if matches!(request, Request::InjectFault(Fault::Crash)) {
+            panic!("a test injected a crash");
+        }
         // The receiver lives as long as the worker; a send can only fail while it shuts down.
-        let _ = self.queue.unbounded_send((id, request));
+        let _ = self.queue.unbounded_send(Job::Request(id, request));
     }
 }
 
 async fn serve(
     scope: WorkerScope<EngineWorker>,
-    mut requests: UnboundedReceiver<(HandlerId, Request)>,
+    mut jobs: UnboundedReceiver<Job>,
     mut session: Session,
 ) {
-    while let Some((handler, request)) = requests.next().await {
-        session
-            .handle(request, &|response| scope.respond(handler, response))
-            .await;
+    while let Some(job) = jobs.next().await {
+        if lifeline::spoken() {
+            return;
+        }
+        if let Job::Request(handler, request) = job {
+            let lost = session.lost.clone();
+            session
+                .handle(request, &|response| {
+                    // Whatever ran on a lost device is not an answer: the page asks again.
+                    if lost.get().is_none() {
+                        scope.respond(handler, response)
+                    }
+                })
+                .await;
+        }
+        if let Some(reason) = session.lost.get() {
+            lifeline::report(format!("the GPU device was lost ({reason})"), true);
+            return;
+        }
     }
 }
 
 /// What the worker holds between requests: the engine, once it has loaded.
-#[derive(Default)]
 pub struct Session {
     engine: Option<Engine>,
     /// Set by a cancel request while training runs.
     pub cancel: Rc<Cell<bool>>,
+    /// The WebGPU device under the engine, when it runs on one.
+    gpu: Option<wgpu::Device>,
+    /// Why the WebGPU device was lost, once it is.
+    lost: Arc<OnceLock<String>>,
+    jobs: UnboundedSender<Job>,
 }
 
 /// Lets the worker's event loop run (and a cancel message arrive) between training epochs.
@@ -98,7 +134,11 @@ impl Session {
             } => {
                 let mut timings = timings::at_start();
                 match start(backend, &weights_url, respond, &mut timings).await {
-                    Ok((engine, info)) => {
+                    Ok((engine, info, gpu)) => {
+                        if let Some(gpu) = &gpu {
+                            self.watch(gpu);
+                        }
+                        self.gpu = gpu;
                         self.engine = Some(engine);
                         respond(Response::Ready {
                             backend: info,
@@ -208,6 +248,11 @@ impl Session {
                 respond(Response::NetworkExported(result));
             }
             Request::CancelTraining => self.cancel.set(true),
+            Request::InjectFault(Fault::Crash) => panic!("a test injected a crash"),
+            Request::InjectFault(Fault::LoseDevice) => match &self.gpu {
+                Some(gpu) => gpu.destroy(),
+                None => log::warn!("no GPU device to lose: the engine runs on the CPU"),
+            },
             Request::UseModel { personal } => {
                 let result = match self.engine.as_mut() {
                     Some(engine) => engine.use_personal_model(personal),
@@ -264,6 +309,39 @@ impl Session {
     }
 }
 
+impl Default for Session {
+    /// A session outside the worker's loop (the browser tests drive it directly).
+    fn default() -> Self {
+        Self::new(unbounded().0)
+    }
+}
+
+impl Session {
+    fn new(jobs: UnboundedSender<Job>) -> Self {
+        Self {
+            engine: None,
+            cancel: Rc::default(),
+            gpu: None,
+            lost: Arc::default(),
+            jobs,
+        }
+    }
+
+    /// Why the WebGPU device was lost, once the browser has said so.
+    pub fn device_lost(&self) -> Option<&str> {
+        self.lost.get().map(String::as_str)
+    }
+
+    /// Reports the device's loss through the job queue, so that it is told even while idle.
+    fn watch(&self, gpu: &wgpu::Device) {
+        let (lost, jobs) = (self.lost.clone(), self.jobs.clone());
+        gpu.set_device_lost_callback(move |kind, message| {
+            let _ = lost.set(format!("{kind:?}: {message}"));
+            let _ = jobs.unbounded_send(Job::DeviceLost);
+        });
+    }
+}
+
 const NOT_LOADED: &str = "the model is not loaded yet";
 
 fn check_project(engine: &Engine, bytes: &[u8]) -> Result<(Project, Vec<ByteBuf>), String> {
@@ -278,10 +356,10 @@ async fn start(
     weights_url: &str,
     respond: &dyn Fn(Response),
     timings: &mut LoadTimings,
-) -> Result<(Engine, BackendInfo), String> {
+) -> Result<(Engine, BackendInfo, Option<wgpu::Device>), String> {
     // Device first: a forced-WebGPU failure should not cost a 9 MB download before it is told.
     let phase = Instant::now();
-    let (device, info) = backend::select(choice).await?;
+    let backend::Selected { device, info, gpu } = backend::select(choice).await?;
     timings.device_ms = timings::ms_since(phase);
     let phase = Instant::now();
     let weights = fetch::bytes_with_progress(weights_url, |loaded, total| {
@@ -299,5 +377,5 @@ async fn start(
         .await
         .map_err(|e| format!("the model failed its first run on {}: {e}", info.adapter))?;
     timings.warm_up_ms = timings::ms_since(phase);
-    Ok((engine, info))
+    Ok((engine, info, gpu))
 }

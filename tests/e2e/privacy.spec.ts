@@ -56,3 +56,27 @@ test('content security policy: strict, enforced, and never violated by the page'
   // The probe's own attempt shows as a request that CSP then refused (it never loaded, above).
   expect(glimpse.foreignRequests.filter((url) => url !== 'http://127.0.0.1:9/remote.js')).toEqual([]);
 });
+
+// No analytics, no CDN: the built site names no other host to load anything from. Every file
+// the service worker precaches is the site's own (relative URLs), and the page's HTML, the web
+// app manifest and the service worker carry no absolute URL at all.
+test('the built site loads nothing from anywhere else: no CDN, no analytics', async () => {
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const path = await import('node:path');
+  const dist = path.join(__dirname, '..', '..', 'dist');
+  const files = readdirSync(dist);
+  for (const name of ['index.html', 'sw.js', 'manifest.webmanifest']) {
+    const text = readFileSync(path.join(dist, name), 'utf8');
+    // Workbox's runtime names a help page in one of its console warnings; it is never fetched.
+    const urls = (text.match(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}[^\s"'`)]*/gi) ?? []).filter((u) => u !== 'https://bit.ly/wb-precache');
+    expect(urls, name).toEqual([]);
+  }
+  const precached = [...readFileSync(path.join(dist, 'sw.js'), 'utf8').matchAll(/url:\s*"([^"]+)"/g)].map((m) => m[1]);
+  expect(precached.length).toBeGreaterThan(5);
+  for (const url of precached) expect(files, url).toContain(url.replace(/^\.\//, '').split('?')[0]);
+  // The JavaScript the page runs: no trackers or CDNs named anywhere in it.
+  for (const name of files.filter((f) => f.endsWith('.js'))) {
+    const text = readFileSync(path.join(dist, name), 'utf8');
+    expect(text, name).not.toMatch(/google-analytics|googletagmanager|gtag\(|plausible|segment\.io|sentry|cdn\.jsdelivr|unpkg\.com|cdnjs|fonts\.googleapis/i);
+  }
+});

@@ -19,7 +19,32 @@ pub fn ClassBucket(
 ) -> impl IntoView {
     let TeachClass { key, name, photos } = class;
     let dragging = RwSignal::new(false);
-    let count = move || photos.with(Vec::len);
+    // Photos the model could not use are listed with their reason, not counted.
+    let count = move || {
+        photos.with(|p| {
+            p.iter()
+                .filter(|p| !matches!(p.state.get(), ExampleState::Failed(_)))
+                .count()
+        })
+    };
+    let usable = move || {
+        photos.with(|p| {
+            p.iter()
+                .filter(|p| !matches!(p.state.get(), ExampleState::Failed(_)))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let failed = move || {
+        photos.with(|p| {
+            p.iter()
+                .filter_map(|p| match p.state.get() {
+                    ExampleState::Failed(e) => Some((p.id, p.name.clone(), e)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+    };
     let input_id = format!("class-file-input-{key}");
     view! {
         <div class="class" class:dragging=move || dragging.get() data-testid="class" data-class-name=move || name.get()
@@ -42,7 +67,7 @@ pub fn ClassBucket(
                 </Show>
             </div>
             <ul class="class-photos">
-                <For each=move || photos.get() key=|p| p.id let:photo>
+                <For each=usable key=|p| p.id let:photo>
                     {
                         let id = photo.id;
                         let state = photo.state;
@@ -56,7 +81,7 @@ pub fn ClassBucket(
                                     ExampleState::Failed(e) => format!("{}: can't use this file: {e}", photo.name),
                                     _ => photo.name.clone(),
                                 }>
-                                <img src=photo.thumbnail.clone() alt="" />
+                                <img src=photo.thumbnail.clone() alt="" loading="lazy" decoding="async" />
                                 <button type="button" class="remove" aria-label="Remove this photo"
                                     on:click=move |_| on_remove_photo(key, id)>"×"</button>
                                 <select class="move" aria-label="Move to another class" on:change=move |e| {
@@ -65,6 +90,20 @@ pub fn ClassBucket(
                                     <option value="" selected>"⇄"</option>
                                     {move || others.get().into_iter().map(|(k, n)| view! { <option value=k.to_string()>{n}</option> }).collect_view()}
                                 </select>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+            <ul class="photo-errors">
+                <For each=failed key=|(id, _, _)| *id let:item>
+                    {
+                        let (id, name, error) = item;
+                        view! {
+                            <li data-testid="class-photo-error" data-file-name=name.clone() role="alert">
+                                <span>{format!("Can't use {name}: {error}")}</span>
+                                <button type="button" class="ghost small" aria-label="Dismiss"
+                                    on:click=move |_| on_remove_photo(key, id)>"×"</button>
                             </li>
                         }
                     }
