@@ -4,10 +4,16 @@
 //! lie, truncations); only the CMYK JPEGs are files, because no Rust encoder here writes CMYK
 //! (`tests/fixtures/bad-input/README.md` says how they were made).
 //!
+//! Every refusal is also checked to allocate less than 4 MB at once (a counting allocator
+//! wraps the system one): bombs and lying headers are refused from their headers, before any
+//! pixel buffer exists.
+//!
 //! The last test sends the whole corpus through the engine, bad and good interleaved, through
 //! `classify` and `add_example`: each real photo, in every variant, gets its known ImageNet class
 //! and each bad file its specific error, and no failure affects the next photo.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::Cursor;
 
 use burn::prelude::*;
@@ -26,6 +32,73 @@ use image::{
 mod common;
 
 use common::{FIXTURES, WEIGHTS};
+
+// ---------------------------------------------------------------------------------------------
+// Counting what a refusal allocates
+
+/// The system allocator, counting the bytes each thread holds and the most it held, so that a
+/// test can tell a refusal made from the header from one made after allocating the pixels.
+struct Counting;
+
+thread_local! {
+    static HELD: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    // `try_with`: the allocator also runs while a thread's locals are torn down.
+    let _ = HELD.try_with(|held| {
+        let now = held.get() + delta;
+        held.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+// SAFETY: every call goes to `System` unchanged; only the counts are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(p, layout) };
+        count(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, layout, new_size) };
+        if !q.is_null() {
+            count(new_size as isize - layout.size() as isize);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f` and answers its result and the most it held allocated at once on this thread.
+fn peak_bytes<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let start = HELD.with(Cell::get);
+    PEAK.with(|peak| peak.set(start));
+    let out = f();
+    (out, (PEAK.with(Cell::get) - start).max(0) as usize)
+}
+
+/// What a refusal may allocate: a decoder's tables and buffers, never the image.
+const REFUSAL_BYTES: usize = 4 << 20;
 
 // ---------------------------------------------------------------------------------------------
 // Making the corpus
@@ -321,11 +394,16 @@ fn assert_clear(what: &str, error: &DecodeError) {
 }
 
 fn refused(what: &str, bytes: &[u8]) -> DecodeError {
-    let error = match decode(bytes) {
+    let (result, peak) = peak_bytes(|| decode(bytes));
+    let error = match result {
         Ok(image) => panic!("{what}: decoded to {:?}", image.dimensions()),
         Err(e) => e,
     };
     assert_clear(what, &error);
+    assert!(
+        peak < REFUSAL_BYTES,
+        "{what}: refusing it allocated {peak} bytes at once"
+    );
     // The model's path refuses it the same way.
     assert_eq!(preprocess(bytes).err().as_ref(), Some(&error), "{what}");
     error
@@ -457,6 +535,11 @@ fn the_bomb_maker_writes_genuine_png_streams() {
     let black = decode(&zero_png(500, 300, 8, 2)).expect("zero RGB PNG");
     assert_eq!(black.dimensions(), (500, 300));
     assert!(black.pixels().all(|p| p.0 == [0, 0, 0]));
+    // And the allocation counter sees a decoded image's pixels (6 MB here).
+    let wide = zero_png(2000, 1000, 8, 2);
+    let (decoded, peak) = peak_bytes(|| decode(&wide));
+    assert_eq!(decoded.expect("2000x1000").dimensions(), (2000, 1000));
+    assert!(peak >= 6_000_000, "{peak}");
     // Transparent black over white is white.
     let clear = decode(&zero_png(300, 200, 16, 6)).expect("zero 16-bit RGBA PNG");
     assert_eq!(clear.dimensions(), (300, 200));
@@ -842,7 +925,7 @@ fn the_whole_corpus_through_the_engine_one_file_at_a_time() {
     let corpus = corpus();
     let mut first_answer: Option<Vec<(String, f32)>> = None;
     for (id, (what, bytes, expected)) in (0u32..).zip(&corpus) {
-        let result = block_on(engine.classify(id, bytes));
+        let (result, peak) = peak_bytes(|| block_on(engine.classify(id, bytes)));
         match (expected, result) {
             (Expected::Class(label), Ok(c)) => {
                 let top = &c.predictions[0];
@@ -868,6 +951,7 @@ fn the_whole_corpus_through_the_engine_one_file_at_a_time() {
             (Expected::Refused(check), Err(PhotoError::Decode(e))) => {
                 assert_clear(what, &e);
                 assert!(check(&e), "{what}: {e:?}");
+                assert!(peak < REFUSAL_BYTES, "{what}: {peak} bytes at once");
             }
             (_, other) => panic!("{what}: unexpected {other:?}"),
         }
