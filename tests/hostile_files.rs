@@ -13,8 +13,25 @@
 //! The normal suite runs thousands of cases per target (under a minute in all, dev profile);
 //! `PROPTEST_CASES=N` sets the count of every target, e.g. for a long campaign of one of them:
 //! `PROPTEST_CASES=200000 cargo test --release --test hostile_files decoding -- --nocapture`.
-//! Each target prints how many inputs it ran. Failures are not persisted to files: proptest
-//! prints the shrunk input, and each crash found becomes a unit test next to the code it hit.
+//! Each target prints how many inputs it ran and what the reader answered how often. Failures
+//! are not persisted to files: proptest prints the shrunk input, and each crash found becomes a
+//! unit test next to the code it hit.
+//!
+//! Record (2026-11-30, dev profile, one thread of the 2-core build machine):
+//!
+//! | target | normal suite | long campaign | crashes |
+//! |---|---|---|---|
+//! | decoding | 20,000 in 9 s | 1,300,000 in 606 s (peak RSS 486 MB) | none |
+//! | project export | 4,000 in 15 s | 160,000 in 588 s | none |
+//! | weight loader | 2,000 in 5 s | 240,000 in 605 s (25,262 damaged files loaded whole) | none |
+//! | whole-network export | 5,000 in 3 s | 1,100,000 in 625 s | none |
+//! | personal model file | 3,000 in 1 s | 3,500,000 in 627 s | none |
+//!
+//! No panic in 6.3 million damaged files. The fuzzing and the bad-input corpus found only
+//! message problems: decoder text with newlines, escaped quotes and a debug dump
+//! (`ChunkType { .. }`), a memory-limit refusal that said "0x0 pixels", a tuned-block count
+//! reported as a safetensors format error. Reading the readers turned up a personal model with
+//! no classes being accepted. Each is fixed, with a test.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
