@@ -32,6 +32,8 @@
 //! (`ChunkType { .. }`), a memory-limit refusal that said "0x0 pixels", a tuned-block count
 //! reported as a safetensors format error. Reading the readers turned up a personal model with
 //! no classes being accepted. Each is fixed, with a test.
+// proptest is a native dev-dependency: the browser build of the tests leaves this file out.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
