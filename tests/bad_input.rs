@@ -31,7 +31,7 @@ use image::{
 
 mod common;
 
-use common::{FIXTURES, WEIGHTS};
+use common::{FIXTURES, WEIGHTS, encode, with_exif_orientation};
 
 // ---------------------------------------------------------------------------------------------
 // Counting what a refusal allocates
@@ -103,14 +103,6 @@ const REFUSAL_BYTES: usize = 4 << 20;
 // ---------------------------------------------------------------------------------------------
 // Making the corpus
 
-fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut bytes), format)
-        .expect("encode");
-    bytes
-}
-
 fn png(image: impl Into<DynamicImage>) -> Vec<u8> {
     encode(&image.into(), ImageFormat::Png)
 }
@@ -153,28 +145,6 @@ fn assert_upright_quadrants(what: &str, image: &RgbImage) {
             QUADRANTS[q]
         );
     }
-}
-
-/// Inserts an EXIF APP1 segment holding only an Orientation tag right after the JPEG's SOI.
-fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-    let mut tiff = Vec::new();
-    tiff.extend_from_slice(b"MM\0*"); // big-endian, as most cameras write it
-    tiff.extend_from_slice(&8u32.to_be_bytes()); // first IFD right after the header
-    tiff.extend_from_slice(&1u16.to_be_bytes()); // one entry
-    tiff.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
-    tiff.extend_from_slice(&3u16.to_be_bytes()); // SHORT
-    tiff.extend_from_slice(&1u32.to_be_bytes()); // count
-    tiff.extend_from_slice(&orientation.to_be_bytes());
-    tiff.extend_from_slice(&[0, 0]);
-    tiff.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&tiff);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
 }
 
 /// Where a stored pixel (x, y) of a `stored_w` x `stored_h` image shows once EXIF orientation

@@ -61,7 +61,7 @@ use zip::write::SimpleFileOptions;
 
 mod common;
 
-use common::{FIXTURES, WEIGHTS};
+use common::{FIXTURES, WEIGHTS, encode, with_exif_orientation};
 
 // ---------------------------------------------------------------------------------------------
 // Mutations
@@ -280,14 +280,6 @@ fn plain(message: String) -> Result<Outcome, TestCaseError> {
 // ---------------------------------------------------------------------------------------------
 // (a) Photos
 
-fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut bytes), format)
-        .expect("encode");
-    bytes
-}
-
 fn pattern(width: u32, height: u32) -> RgbImage {
     RgbImage::from_fn(width, height, |x, y| {
         Rgb([(x * 13) as u8, (y * 29) as u8, ((x + y) * 7) as u8])
@@ -296,16 +288,8 @@ fn pattern(width: u32, height: u32) -> RgbImage {
 
 /// JPEG with an EXIF orientation (6), as phones write them.
 fn jpeg_with_exif(image: &RgbImage) -> Vec<u8> {
-    let jpeg = encode(DynamicImage::ImageRgb8(image.clone()), ImageFormat::Jpeg);
-    let mut tiff = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0\0\0\0\0".to_vec();
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.append(&mut tiff);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
+    let jpeg = encode(&DynamicImage::ImageRgb8(image.clone()), ImageFormat::Jpeg);
+    with_exif_orientation(&jpeg, 6)
 }
 
 fn photo_seeds() -> Vec<Vec<u8>> {
@@ -324,25 +308,25 @@ fn photo_seeds() -> Vec<Vec<u8>> {
             .expect("gif");
     }
     vec![
-        encode(DynamicImage::ImageRgb8(rgb.clone()), ImageFormat::Png),
+        encode(&DynamicImage::ImageRgb8(rgb.clone()), ImageFormat::Png),
         encode(
-            DynamicImage::ImageRgba16(DynamicImage::ImageRgba8(rgba.clone()).into_rgba16()),
+            &DynamicImage::ImageRgba16(DynamicImage::ImageRgba8(rgba.clone()).into_rgba16()),
             ImageFormat::Png,
         ),
         encode(
-            DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb.clone()).into_luma8()),
+            &DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb.clone()).into_luma8()),
             ImageFormat::Png,
         ),
-        encode(DynamicImage::ImageRgb8(rgb.clone()), ImageFormat::Jpeg),
+        encode(&DynamicImage::ImageRgb8(rgb.clone()), ImageFormat::Jpeg),
         jpeg_with_exif(&rgb),
         encode(
-            DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb.clone()).into_luma8()),
+            &DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb.clone()).into_luma8()),
             ImageFormat::Jpeg,
         ),
         gif,
-        encode(DynamicImage::ImageRgba8(rgba.clone()), ImageFormat::WebP),
-        encode(DynamicImage::ImageRgb8(rgb.clone()), ImageFormat::Bmp),
-        encode(DynamicImage::ImageRgba8(rgba), ImageFormat::Bmp),
+        encode(&DynamicImage::ImageRgba8(rgba.clone()), ImageFormat::WebP),
+        encode(&DynamicImage::ImageRgb8(rgb.clone()), ImageFormat::Bmp),
+        encode(&DynamicImage::ImageRgba8(rgba), ImageFormat::Bmp),
         std::fs::read(format!("{FIXTURES}/bad-input/cmyk-red-blue.jpg")).expect("CMYK fixture"),
     ]
 }
@@ -704,7 +688,7 @@ fn project() -> Project {
                 class: i % 3,
                 name: format!("photo {i}.jpg"),
                 jpeg: encode(
-                    DynamicImage::ImageRgb8(pattern(8 + i as u32, 8)),
+                    &DynamicImage::ImageRgb8(pattern(8 + i as u32, 8)),
                     ImageFormat::Jpeg,
                 ),
                 embeddings: (0..bundle::VIEWS * 1280)

@@ -79,17 +79,7 @@ test.describe('bad input', () => {
     await glimpse.waitReady();
     const corpus = await badInputCorpus(page);
     const bucket = page.getByTestId('class').first();
-    const transfer = await page.evaluateHandle((items) => {
-      const dt = new DataTransfer();
-      for (const item of items) {
-        const raw = atob(item.data);
-        const bytes = new Uint8Array(raw.length);
-        for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-        dt.items.add(new File([bytes], item.name, { type: item.type }));
-      }
-      return dt;
-    }, corpus.map((f) => ({ name: f.name, type: f.type, data: f.bytes.toString('base64') })));
-    await bucket.dispatchEvent('drop', { dataTransfer: transfer });
+    await glimpse.dropOn(bucket, corpus);
     const bad = corpus.filter((item) => 'error' in item.outcome);
     const good = corpus.length - bad.length;
     await expect(bucket.locator('.class-photo[data-state="ready"]')).toHaveCount(good, { timeout: 240_000 });

@@ -61,6 +61,11 @@ export class GlimpsePage {
 
   /** A real drop: a DataTransfer built in the page, dispatched on the drop zone. */
   async drop(files: DroppedFile[]) {
+    await this.dropOn(this.page.getByTestId('drop-zone'), files);
+  }
+
+  /** A real drop on `target` (the drop zone, a class bucket). */
+  async dropOn(target: Locator, files: DroppedFile[]) {
     const payload = files.map((f) => ({ name: f.name, type: f.type, data: f.bytes.toString('base64') }));
     const transfer = await this.page.evaluateHandle((items) => {
       const dt = new DataTransfer();
@@ -72,7 +77,7 @@ export class GlimpsePage {
       }
       return dt;
     }, payload);
-    await this.page.getByTestId('drop-zone').dispatchEvent('drop', { dataTransfer: transfer });
+    await target.dispatchEvent('drop', { dataTransfer: transfer });
   }
 
   /** A paste of an image (as from a screenshot tool), dispatched on the page. */
