@@ -4,7 +4,9 @@
 //! The page sends `Init` once and waits for `Ready` (or `InitFailed`) before sending photos;
 //! weight loading streams `LoadProgress`. Each `Classify` gets exactly one `Classified` with the
 //! same `id`, so one broken photo never holds up another, followed by an `Explained` with the
-//! Grad-CAM of its top class; each `Explain` gets one `Explained`.
+//! Grad-CAM of its top class; each `Explain` gets one `Explained`. An engine that cannot go on
+//! (a panic, a trap, a lost GPU device) sends `EngineLost` instead of any further answer and
+//! closes; the page then starts a new worker and sends it the person's work again.
 
 use serde::{Deserialize, Serialize};
 pub use serde_bytes::ByteBuf;
@@ -136,6 +138,8 @@ pub enum Request {
 pub enum Fault {
     /// A panic inside the engine, as a bug in it would cause.
     Crash,
+    /// A trap with no panic before it, as running out of memory causes.
+    Abort,
     /// `GPUDevice.destroy()`: the browser reports the device lost, as after a driver reset.
     LoseDevice,
 }

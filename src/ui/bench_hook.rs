@@ -2,7 +2,7 @@
 //! side-by-side benchmark (`bench/compare.spec.ts`): a promise of `{ timesMs, logits, layers }`, timed
 //! inside the engine's worker exactly as the page's own inference runs;
 //! `window.glimpseMemory()`, a promise of the worker's wasm memory in bytes;
-//! `window.glimpseInjectFault("crash" | "device-lost")` for the fault tests; and
+//! `window.glimpseInjectFault("crash" | "abort" | "device-lost")` for the fault tests; and
 //! `window.glimpseLoadTimings` once the model is ready.
 
 use std::rc::Rc;
@@ -63,12 +63,13 @@ impl EngineClient {
         let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseMemory".into(), memory.as_ref());
         memory.forget();
 
-        // Fault injection for the tests: "crash" panics the engine, "device-lost" destroys its
-        // WebGPU device.
+        // Fault injection for the tests: "crash" panics the engine, "abort" traps it with no
+        // panic, "device-lost" destroys its WebGPU device.
         let weak = Rc::downgrade(self);
         let inject = Closure::<dyn Fn(String) -> bool>::new(move |kind: String| {
             let fault = match kind.as_str() {
                 "crash" => Fault::Crash,
+                "abort" => Fault::Abort,
                 "device-lost" => Fault::LoseDevice,
                 _ => return false,
             };

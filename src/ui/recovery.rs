@@ -29,7 +29,7 @@ fn backend_name(backend: &BackendInfo) -> String {
 impl EngineClient {
     pub(super) fn on_engine_lost(self: &Rc<Self>, reason: String, device_lost: bool) {
         let what = if device_lost {
-            format!("The GPU stopped working: {reason}.")
+            format!("The GPU stopped working ({reason}).")
         } else {
             format!("The engine stopped: {reason}.")
         };

@@ -37,11 +37,11 @@ pub fn install(scope: &WorkerScope<EngineWorker>) {
             .payload_as_str()
             .map(str::to_string)
             .unwrap_or_else(|| info.to_string());
-        report(format!("the engine crashed ({message})"), false);
+        report(format!("it crashed ({message})"), false);
     }));
     // A trap without a panic (out of memory, stack overflow) surfaces only as an uncaught error.
     let on_error = Closure::<dyn Fn(web_sys::ErrorEvent)>::new(|event: web_sys::ErrorEvent| {
-        report(format!("the engine stopped ({})", event.message()), false);
+        report(format!("a fatal error ({})", event.message()), false);
     });
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     let _ = global.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());

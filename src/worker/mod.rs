@@ -68,8 +68,10 @@ impl Worker for EngineWorker {
             return;
         }
         // An injected crash strikes whatever the engine is doing, as a real one would.
-        if matches!(request, Request::InjectFault(Fault::Crash)) {
-            panic!("a test injected a crash");
+        match request {
+            Request::InjectFault(Fault::Crash) => panic!("a test injected a crash"),
+            Request::InjectFault(Fault::Abort) => std::process::abort(),
+            _ => {}
         }
         // The receiver lives as long as the worker; a send can only fail while it shuts down.
         let _ = self.queue.unbounded_send(Job::Request(id, request));
@@ -97,7 +99,7 @@ async fn serve(
                 .await;
         }
         if let Some(reason) = session.lost.get() {
-            lifeline::report(format!("the GPU device was lost ({reason})"), true);
+            lifeline::report(reason.clone(), true);
             return;
         }
     }
@@ -249,6 +251,7 @@ impl Session {
             }
             Request::CancelTraining => self.cancel.set(true),
             Request::InjectFault(Fault::Crash) => panic!("a test injected a crash"),
+            Request::InjectFault(Fault::Abort) => std::process::abort(),
             Request::InjectFault(Fault::LoseDevice) => match &self.gpu {
                 Some(gpu) => gpu.destroy(),
                 None => log::warn!("no GPU device to lose: the engine runs on the CPU"),

@@ -7,7 +7,7 @@ import { GlimpsePage, dropCrops, nameClasses, photo } from './glimpse-page';
 
 const NAMES = ['brick', 'grass'];
 
-async function inject(page: Page, fault: 'crash' | 'device-lost') {
+async function inject(page: Page, fault: 'crash' | 'abort' | 'device-lost') {
   expect(await page.evaluate((kind) => (window as any).glimpseInjectFault(kind), fault)).toBe(true);
 }
 
@@ -17,7 +17,7 @@ function unexpectedErrors(glimpse: GlimpsePage): string[] {
 }
 
 test.describe('faults', () => {
-  test('CPU: the worker crashes twice (while classifying, while training); nothing is lost', async ({ page }, testInfo) => {
+  test('CPU: the worker crashes three times (classifying, training, a trap); nothing is lost', async ({ page }, testInfo) => {
     const glimpse = new GlimpsePage(page);
     await page.goto('./?backend=cpu&bench');
     await glimpse.waitReady();
@@ -68,6 +68,16 @@ test.describe('faults', () => {
     // The personal model (brick / grass) still answers.
     const ranking = await glimpse.ranking('after-second-crash.jpg');
     expect(ranking.map(([label]) => label).sort()).toEqual([...NAMES].sort());
+
+    // Crash 3: a trap with no panic before it (as running out of memory is): caught all the same.
+    await page.getByTestId('engine-notice').getByRole('button', { name: 'Dismiss' }).click();
+    await inject(page, 'abort');
+    await expect(notice).toContainText('The engine stopped', { timeout: 60_000 });
+    await expect(notice).toContainText('restarted it on the CPU', { timeout: 60_000 });
+    await glimpse.waitReady();
+    await glimpse.drop([photo('coyote.jpg', 'after-third-crash.jpg')]);
+    expect((await glimpse.ranking('after-third-crash.jpg')).map(([label]) => label).sort()).toEqual([...NAMES].sort());
+
     // And the work is still in storage: a reload brings it all back.
     await page.reload();
     await glimpse.waitReady();

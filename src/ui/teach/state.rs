@@ -75,7 +75,16 @@ impl Teach {
     pub fn add_class(&self) {
         let key = self.next_class.get();
         self.next_class.set(key + 1);
-        let name = RwSignal::new(format!("Class {}", key + 1));
+        // Named by place, not key (keys keep growing across resets so stored records never
+        // clash), skipping names in use.
+        let taken: Vec<String> = self
+            .classes
+            .with_untracked(|c| c.iter().map(|c| c.name.get_untracked()).collect());
+        let name = (taken.len() + 1..)
+            .map(|n| format!("Class {n}"))
+            .find(|name| !taken.contains(name))
+            .unwrap_or_default();
+        let name = RwSignal::new(name);
         self.classes.update(|c| {
             c.push(TeachClass {
                 key,
