@@ -67,7 +67,7 @@ pub fn report(reason: String, device_lost: bool) {
     if SPOKEN.replace(true) {
         return;
     }
-    log::error!("{reason}");
+    log::error!("the engine is lost: {reason}");
     // `try_borrow`: this may run inside a panic that happened while the line was borrowed.
     LINE.with(|line| {
         if let Ok(line) = line.try_borrow()
