@@ -133,6 +133,8 @@ pub struct EngineClient {
     pub(super) restarting: Cell<bool>,
     /// When the engine was last restarted (ms since the epoch), to stop a crash loop.
     pub(super) restarts: RefCell<Vec<f64>>,
+    /// What happened to the engine that is being restarted, for the notice.
+    pub(super) loss: RefCell<String>,
     pub(super) next_id: Cell<u32>,
     /// Bumped by `clear`, so that slices of an earlier drop still being added stop.
     drops_cleared: Cell<u32>,
@@ -172,6 +174,7 @@ impl EngineClient {
             in_flight: Cell::new(0),
             restarting: Cell::new(false),
             restarts: RefCell::new(Vec::new()),
+            loss: RefCell::new(String::new()),
             next_id: Cell::new(0),
             drops_cleared: Cell::new(0),
         });

@@ -18,6 +18,7 @@ use crate::protocol::{BackendChoice, BackendInfo, BackendKind, Request, Saliency
 /// Restarts allowed within `RESTART_WINDOW_MS` before the page gives up.
 const MAX_RESTARTS: usize = 3;
 const RESTART_WINDOW_MS: f64 = 60_000.0;
+const TRAINING_STOPPED: &str = "training stopped because the engine was restarted; your photos and your last model are kept: press Train to run it again";
 
 fn backend_name(backend: &BackendInfo) -> String {
     match backend.kind {
@@ -51,16 +52,15 @@ impl EngineClient {
             self.fail_waiting(&format!("the model stopped: {message}"));
             return;
         }
+        self.restart(what);
+    }
+
+    /// Replaces the worker and hands the new one the person's work; `what` says why.
+    fn restart(self: &Rc<Self>, what: String) {
         self.notice.set(Some(format!(
             "{what} Glimpse is restarting it; your photos, classes and model are kept."
         )));
-        self.restart(
-            "training stopped because the engine was restarted; your photos and your last model are kept: press Train to run it again",
-        );
-    }
-
-    /// Replaces the worker and hands the new one the person's work.
-    fn restart(self: &Rc<Self>, training_message: &str) {
+        self.loss.replace(what);
         self.restarting.set(true);
         self.status.set(ModelStatus::Loading {
             loaded: 0,
@@ -70,7 +70,7 @@ impl EngineClient {
         if self.teach.is_running() {
             self.teach
                 .training
-                .set(TrainingState::Failed(training_message.into()));
+                .set(TrainingState::Failed(TRAINING_STOPPED.into()));
         }
         if matches!(self.keeper.import.get_untracked(), ImportState::Checking) {
             self.keeper.import.set(ImportState::Failed(
@@ -101,13 +101,7 @@ impl EngineClient {
         let queued = self.waiting_ids();
         let mut again: Vec<Job> = Vec::new();
         for card in self.cards.get_untracked() {
-            let working = self
-                .states
-                .borrow()
-                .get(&card.id)
-                .map(|s| s.get_untracked())
-                == Some(CardState::Working);
-            if working
+            if card.state.get_untracked() == CardState::Working
                 && !queued.contains(&card.id)
                 && let Some(file) = self.files.borrow().get(&card.id).cloned()
             {
@@ -139,43 +133,22 @@ impl EngineClient {
 
     /// The new engine is ready: say so, and ask again for the overlays the old one owed.
     pub(super) fn on_restarted(self: &Rc<Self>, backend: &BackendInfo) {
-        self.notice.update(|notice| {
-            let before = notice.take().unwrap_or_default();
-            let before = before
-                .split(" Glimpse is restarting it")
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            *notice = Some(format!(
-                "{before} Glimpse restarted it on {}; your photos, classes and model are kept.",
-                backend_name(backend)
-            ));
-        });
+        self.notice.set(Some(format!(
+            "{} Glimpse restarted it on {}; your photos, classes and model are kept.",
+            self.loss.borrow(),
+            backend_name(backend)
+        )));
         for card in self.cards.get_untracked() {
-            let done = matches!(
-                self.states
-                    .borrow()
-                    .get(&card.id)
-                    .map(|s| s.get_untracked()),
-                Some(CardState::Done(_))
-            );
-            if !done {
+            let CardState::Done(classification) = card.state.get_untracked() else {
                 continue;
-            }
+            };
             let (owed, top) = card.overlay.with_untracked(|o| {
                 let top = o.maps.is_empty() && o.choice.is_none() && o.error.is_none();
                 (o.computing().then_some(o.choice).flatten(), top)
             });
             if let Some(choice) = owed {
                 self.explain(card.id, choice);
-            } else if top
-                && let Some(CardState::Done(c)) = self
-                    .states
-                    .borrow()
-                    .get(&card.id)
-                    .map(|s| s.get_untracked())
-                && let Some(best) = c.predictions.first()
-            {
+            } else if top && let Some(best) = classification.predictions.first() {
                 self.explain(
                     card.id,
                     OverlayChoice {
@@ -194,15 +167,11 @@ impl EngineClient {
             return false;
         }
         self.choice.set(BackendChoice::Cpu);
-        self.notice.update(|notice| {
-            let before = notice.take().unwrap_or_default();
-            *notice = Some(format!(
-                "{before} WebGPU could not start again ({message}), so Glimpse runs on the CPU."
-            ));
-        });
-        self.restart(
-            "training stopped because the engine was restarted; press Train to run it again",
+        let what = format!(
+            "{} WebGPU could not start again ({message}).",
+            self.loss.borrow()
         );
+        self.restart(what);
         true
     }
 }
