@@ -676,6 +676,7 @@ fn summary(classes: &[String]) -> TrainingSummary {
         evaluation_method: "hold-out".into(),
         warnings: vec!["class \"b\" has fewer than 5 photos".into()],
         mode: TrainMode::HeadOnly,
+        trained_per_class: vec![1; n],
     }
 }
 

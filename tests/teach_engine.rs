@@ -40,6 +40,8 @@ fn head_only_training_then_personal_predictions_with_saliency() {
         summary.evaluation.confusion.total()
     );
     assert!(summary.warnings.is_empty());
+    // Every photo handed over is learnt from (training and validation together), per class.
+    assert_eq!(summary.trained_per_class, vec![10, 10, 10]);
 
     // Unseen crops from the other half of each texture, with the personal classes.
     let mut correct = 0;
@@ -110,6 +112,7 @@ fn head_and_last_blocks_mode_trains_and_warns_about_small_classes() {
         "{stages:?}"
     );
     assert!(summary.warnings.iter().any(|w| w.contains("gravel")));
+    assert_eq!(summary.trained_per_class, vec![6, 6, 3]);
     let unseen = crops(1, 1, 3);
     let result = block_on(engine.classify(1, &unseen[0].1)).expect("classify");
     assert!(CLASSES.contains(&result.predictions[0].label.as_str()));

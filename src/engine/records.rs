@@ -84,6 +84,11 @@ pub struct TrainingSummary {
     pub evaluation_method: String,
     pub warnings: Vec<String>,
     pub mode: TrainMode,
+    /// How many photos of each class the model learnt from (training and validation together),
+    /// so the page can show that no photo was silently left out. Empty in summaries stored
+    /// before it was recorded.
+    #[serde(default)]
+    pub trained_per_class: Vec<usize>,
 }
 
 /// What one benchmark request measured.

@@ -493,6 +493,7 @@ pub async fn train<F: Future<Output = bool>>(
     };
     let summary = TrainingSummary {
         warnings: warnings(&classes, &counts),
+        trained_per_class: counts,
         classes,
         evaluation,
         history,

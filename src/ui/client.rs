@@ -557,8 +557,24 @@ impl EngineClient {
             .write(move |store| async move { store.delete_class(key, &ids).await });
     }
 
-    /// Starts training on every ready photo of every class.
+    /// Train, as pressed: starts at once when every photo is embedded; otherwise waits for the
+    /// photos still embedding (the Teach panel starts the run when they are ready), so a run never
+    /// learns from a silent subset of the photos.
     pub fn train(&self) {
+        if self.teach.is_running() {
+            return;
+        }
+        if untrack(|| self.teach.readiness()).embedding_total() > 0 {
+            self.teach.waiting_to_train.set(true);
+            return;
+        }
+        self.train_ready_now();
+    }
+
+    /// Starts training on the photos that are ready now, every one of them, whether or not
+    /// others are still embedding (the person's choice while waiting, or nothing is left).
+    pub fn train_ready_now(&self) {
+        self.teach.waiting_to_train.set(false);
         if self.teach.is_running() {
             return;
         }
@@ -589,6 +605,10 @@ impl EngineClient {
     }
 
     pub fn cancel_training(&self) {
+        if self.teach.waiting_to_train.get_untracked() {
+            self.teach.waiting_to_train.set(false);
+            return;
+        }
         self.send(Request::CancelTraining);
     }
 

@@ -58,6 +58,50 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
   glimpse.expectPrivateAndClean();
 });
 
+test('Train pressed while photos are still embedding waits for every one of them', async ({ page }) => {
+  const glimpse = new GlimpsePage(page);
+  await glimpse.open('cpu');
+  await glimpse.waitReady();
+  const names = ['brick', 'grass', 'gravel'];
+  await nameClasses(page, names);
+  for (const [i, name] of names.entries()) {
+    await dropCrops(page, `[data-testid="class"][data-class-name="${name}"]`, name, 0, 12, 41 + i, `${name}-early`);
+  }
+  // As a person does: Train as soon as it can be pressed, with photos still being embedded.
+  const train = page.getByTestId('train');
+  await expect(train).toBeEnabled();
+  const notReady = await page.locator('.class-photo[data-state="embedding"]').count();
+  expect(notReady, 'photos still embedding when Train is pressed').toBeGreaterThan(0);
+  await train.click();
+  const progress = page.getByTestId('train-progress');
+  await expect(progress).toHaveAttribute('data-state', 'waiting');
+  await expect(progress).toContainText(/Waiting for \d+ photos? to be embedded/);
+  await expect(train).toBeDisabled();
+  await expect(progress).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
+  // The run learnt from all 36: every class's row says 12.
+  for (const name of names) {
+    await expect(page.locator(`[data-testid="class-scores"][data-class-name="${name}"]`)).toHaveAttribute('data-trained', '12');
+  }
+  expect(await page.locator('.class-photo[data-state="ready"]').count()).toBe(36);
+
+  // The person may choose to start on what is ready: then the report says how many that was.
+  await dropCrops(page, '[data-testid="class"][data-class-name="brick"]', 'brick', 1, 12, 77, 'brick-more');
+  const brickCount = page.locator('[data-testid="class"][data-class-name="brick"] [data-testid="class-count"]');
+  await expect(brickCount).toHaveAttribute('data-value', '24');
+  await expect(brickCount).toContainText('embedding');
+  await train.click();
+  await expect(progress).toHaveAttribute('data-state', 'waiting');
+  await page.getByTestId('train-ready-now').click();
+  await expect(progress).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
+  const brickTrained = Number(await page.locator('[data-testid="class-scores"][data-class-name="brick"]').getAttribute('data-trained'));
+  expect(brickTrained).toBeGreaterThanOrEqual(12);
+  expect(brickTrained).toBeLessThan(24);
+  for (const name of ['grass', 'gravel']) {
+    await expect(page.locator(`[data-testid="class-scores"][data-class-name="${name}"]`)).toHaveAttribute('data-trained', '12');
+  }
+  glimpse.expectPrivateAndClean();
+});
+
 test('teach on WebGPU (SwiftShader): a short run with two small classes, and a warning', async ({ page }) => {
   const glimpse = new GlimpsePage(page);
   await glimpse.open('webgpu');

@@ -27,6 +27,13 @@ pub fn ClassBucket(
                 .count()
         })
     };
+    let embedding = move || {
+        photos.with(|p| {
+            p.iter()
+                .filter(|p| p.state.get() == ExampleState::Embedding)
+                .count()
+        })
+    };
     let usable = move || {
         photos.with(|p| {
             p.iter()
@@ -58,8 +65,12 @@ pub fn ClassBucket(
             <div class="class-head">
                 <input class="class-name" data-testid="class-name-input" aria-label="Class name"
                     prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e)) />
-                <span class="class-count" data-testid="class-count" data-value=move || count().to_string()>
+                // Photos still being embedded are counted but said to be so: the model cannot
+                // learn from them yet.
+                <span class="class-count" data-testid="class-count" data-value=move || count().to_string()
+                    data-ready=move || (count() - embedding()).to_string()>
                     {move || format!("{} photo{}", count(), if count() == 1 { "" } else { "s" })}
+                    {move || (embedding() > 0).then(|| format!(" ({} embedding)", embedding()))}
                 </span>
                 <Show when=move || removable.get()>
                     <button type="button" class="ghost small" title="Remove this class"

@@ -14,7 +14,7 @@ use crate::protocol::{TrainMode, TrainSettings};
 use bucket::ClassBucket;
 use keep_panel::KeepPanel;
 use report::{EpochChart, TrainingReport};
-use state::{ExampleState, TrainingState};
+use state::TrainingState;
 
 type Client = StoredValue<std::rc::Rc<EngineClient>, LocalStorage>;
 
@@ -101,23 +101,18 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
     let on_move_photo = move |from, id, to| client.with_value(|c| c.move_example(from, id, to));
     let on_remove_class = move |key| client.with_value(|c| c.remove_class(key));
     let removable = Signal::derive(move || classes.with(Vec::len) > 2);
+    let waiting = client.with_value(|c| c.teach.waiting_to_train);
+    let readiness = move || client.with_value(|c| c.teach.readiness());
     let running = move || matches!(training.get(), TrainingState::Running(_));
-    let ready_photos = move || {
-        classes.with(|cs| {
-            cs.iter()
-                .map(|c| {
-                    c.photos.with(|p| {
-                        p.iter()
-                            .filter(|p| p.state.get() == ExampleState::Ready)
-                            .count()
-                    })
-                })
-                .collect::<Vec<_>>()
-        })
-    };
-    let can_train =
-        move || !running() && ready_photos().len() >= 2 && ready_photos().iter().all(|&n| n >= 1);
+    let can_train = move || !running() && !waiting.get() && readiness().can_train();
+    // Train pressed early: start as soon as the last photo is embedded (or has failed).
+    Effect::new(move || {
+        if waiting.get() && readiness().embedding_total() == 0 {
+            client.with_value(|c| c.train_ready_now());
+        }
+    });
     let state = move || match training.get() {
+        _ if waiting.get() => "waiting",
         TrainingState::Idle => "idle",
         TrainingState::Running(_) => "running",
         TrainingState::Done(_) => "done",
@@ -129,6 +124,13 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
         _ => "0".into(),
     };
     let progress_text = move || match training.get() {
+        _ if waiting.get() => {
+            let n = readiness().embedding_total();
+            format!(
+                "Waiting for {n} photo{} to be embedded; training starts when they are ready.",
+                if n == 1 { "" } else { "s" }
+            )
+        }
         TrainingState::Idle => "Add photos to at least two classes, then train.".to_string(),
         TrainingState::Running(p) => format!(
             "{}: {} {} of {}",
@@ -173,7 +175,12 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
             <div class="train-row">
                 <button type="button" class="primary" data-testid="train" disabled=move || !can_train()
                     on:click=move |_| client.with_value(|c| c.train())>"Train"</button>
-                <Show when=running>
+                <Show when=move || waiting.get() && readiness().can_start()>
+                    <button type="button" class="ghost" data-testid="train-ready-now" on:click=move |_| client.with_value(|c| c.train_ready_now())>
+                        {move || format!("Train on the {} ready photos now", readiness().ready_total())}
+                    </button>
+                </Show>
+                <Show when=move || running() || waiting.get()>
                     <button type="button" class="ghost" data-testid="train-cancel" on:click=move |_| client.with_value(|c| c.cancel_training())>"Cancel"</button>
                 </Show>
                 <div class="train-progress" data-testid="train-progress" data-state=state data-epoch=epoch role="status">

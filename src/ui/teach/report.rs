@@ -116,15 +116,19 @@ pub fn TrainingReport(
             </ul>
             <div class="report-grid">
                 <table class="scores">
-                    <thead><tr><th>"Class"</th><th>"Precision"</th><th>"Recall"</th><th>"F1"</th><th>"AUC"</th><th>"Photos"</th></tr></thead>
+                    <thead><tr><th>"Class"</th><th>"Precision"</th><th>"Recall"</th><th>"F1"</th><th>"AUC"</th><th>"Evaluated"</th><th>"Learnt from"</th></tr></thead>
                     <tbody>
                         {names.iter().enumerate().map(|(i, name)| {
                             let s = evaluation.per_class[i];
+                            // Absent from summaries stored before it was recorded.
+                            let trained = summary.trained_per_class.get(i).copied();
                             view! {
-                                <tr data-testid="class-scores" data-class-name=name.clone()>
+                                <tr data-testid="class-scores" data-class-name=name.clone()
+                                    data-trained=trained.map(|n| n.to_string())>
                                     <th><span class="swatch" style:background=PALETTE[i % PALETTE.len()]></span>{name.clone()}</th>
                                     <td>{pct(s.precision)}</td><td>{pct(s.recall)}</td><td>{pct(s.f1)}</td>
                                     <td>{format!("{:.2}", evaluation.roc[i].auc)}</td><td>{s.support}</td>
+                                    <td>{trained.map_or("-".to_string(), |n| n.to_string())}</td>
                                 </tr>
                             }
                         }).collect_view()}

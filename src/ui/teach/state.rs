@@ -38,9 +38,45 @@ pub enum TrainingState {
     Failed(String),
 }
 
+/// Where the person's photos stand, per class in screen order: a photo counts from the moment
+/// it is added, but the model can only learn from it once it is embedded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Readiness {
+    pub ready: Vec<usize>,
+    pub embedding: Vec<usize>,
+}
+
+impl Readiness {
+    pub fn ready_total(&self) -> usize {
+        self.ready.iter().sum()
+    }
+
+    pub fn embedding_total(&self) -> usize {
+        self.embedding.iter().sum()
+    }
+
+    /// At least two classes, each with a photo that is or will be ready.
+    pub fn can_train(&self) -> bool {
+        self.ready.len() >= 2
+            && self
+                .ready
+                .iter()
+                .zip(&self.embedding)
+                .all(|(ready, embedding)| ready + embedding > 0)
+    }
+
+    /// At least two classes, each with a ready photo: a run could start now.
+    pub fn can_start(&self) -> bool {
+        self.ready.len() >= 2 && self.ready.iter().all(|&n| n > 0)
+    }
+}
+
 pub struct Teach {
     pub classes: RwSignal<Vec<TeachClass>>,
     pub training: RwSignal<TrainingState>,
+    /// Train was pressed while photos were still embedding: the run starts when they are ready
+    /// (never on a silent subset of them), or on the ready ones if the person says so.
+    pub waiting_to_train: RwSignal<bool>,
     /// Epoch curves of the current stage, for the live chart.
     pub history: RwSignal<Vec<EpochReport>>,
     pub settings: RwSignal<TrainSettings>,
@@ -56,6 +92,7 @@ impl Default for Teach {
         let teach = Self {
             classes: RwSignal::new(Vec::new()),
             training: RwSignal::new(TrainingState::Idle),
+            waiting_to_train: RwSignal::new(false),
             history: RwSignal::new(Vec::new()),
             settings: RwSignal::new(TrainSettings::default()),
             personal_ready: RwSignal::new(false),
@@ -102,6 +139,7 @@ impl Teach {
             }
         }
         self.example_states.borrow_mut().clear();
+        self.waiting_to_train.set(false);
         let next = classes.iter().map(|(key, _)| key + 1).max().unwrap_or(0);
         self.next_class.set(next.max(self.next_class.get()));
         self.classes.set(
@@ -134,6 +172,26 @@ impl Teach {
                         .map(move |photo| (index, photo))
                 })
                 .collect()
+        })
+    }
+
+    /// How many photos of each class are ready and how many still embedding (tracked: a view or
+    /// effect reading it follows every photo's state).
+    pub fn readiness(&self) -> Readiness {
+        self.classes.with(|classes| {
+            let (ready, embedding) = classes
+                .iter()
+                .map(|class| {
+                    class.photos.with(|photos| {
+                        photos.iter().fold((0, 0), |(r, e), p| match p.state.get() {
+                            ExampleState::Ready => (r + 1, e),
+                            ExampleState::Embedding => (r, e + 1),
+                            ExampleState::Failed(_) => (r, e),
+                        })
+                    })
+                })
+                .unzip();
+            Readiness { ready, embedding }
         })
     }
 
