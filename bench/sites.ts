@@ -13,6 +13,7 @@ const ORT_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 
 export function ortSite(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'glimpse-ort-'));
   for (const file of ['index.html', 'ort-bench.mjs']) copyFileSync(path.join(__dirname, 'ort', file), path.join(dir, file));
+  copyFileSync(path.join(ROOT, 'www', 'gpu-work.js'), path.join(dir, 'gpu-work.js'));
   for (const file of ORT_FILES) copyFileSync(path.join(ROOT, 'node_modules', 'onnxruntime-web', 'dist', file), path.join(dir, file));
   copyFileSync(path.join(ROOT, 'dist-bench', 'efficientnet-lite0.onnx'), path.join(dir, 'efficientnet-lite0.onnx'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };

@@ -5,6 +5,7 @@
 #   compare           inference latency, batch 1 and 8, CPU and WebGPU (+ Glimpse's layer profile)
 #   first-prediction  navigation -> first prediction, cold and warm cache, split by phase
 #   teach-timings     embedding throughput, head training (3 x 30 photos), head + last blocks
+#   gpu-work          WebGPU dispatches, submits, read-backs and pipelines per forward pass
 #   memory            engine memory over 500 consecutive photos
 # BENCH_RUNS (default 30) and BENCH_WARMUP (default 3) set the latency runs; BENCH_BACKENDS
 # (default cpu,webgpu) the paths.
@@ -13,4 +14,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 trunk build --release
 scripts/onnx.sh
-E2E_DIR=bench npx playwright test compare first-prediction teach-timings memory
+E2E_DIR=bench npx playwright test compare gpu-work first-prediction teach-timings memory

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 TRUNK_VERSION=0.21.14
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
-# What to install: `all` (default), or any of: rust tools browser npm weights.
+# What to install: `all` (default), or any of: rust tools browser vulkan npm weights.
 parts=("$@"); [ ${#parts[@]} -eq 0 ] && parts=(all)
 want() { local p; for p in "${parts[@]}"; do [ "$p" = all ] || [ "$p" = "$1" ] && return 0; done; return 1; }
 
@@ -45,6 +45,16 @@ if want browser; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+fi
+
+if want vulkan; then
+  # Mesa's lavapipe: a software Vulkan device, so the GPU kernels' native tests run without a GPU.
+  if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1; then
+    log "installing Debian's mesa-vulkan-drivers (lavapipe, for the native GPU tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
   fi
 fi
 

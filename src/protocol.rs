@@ -62,6 +62,11 @@ pub enum Request {
     Init {
         backend: BackendChoice,
         weights_url: String,
+        /// Count the WebGPU work of the engine (`www/gpu-work.js`): benchmarks and tests only.
+        count_gpu_work: bool,
+        /// Run the GPU path's own fused convolutions (normally); false runs Burn's, so that a
+        /// benchmark can set the two side by side in one build (`?gpu-kernels=off`).
+        fused_gpu_kernels: bool,
     },
     Classify {
         id: u32,
@@ -112,6 +117,12 @@ pub enum Request {
     },
     /// How much memory the engine's wasm instance holds (benchmarks and load tests).
     Memory,
+    /// Count the WebGPU work of ImageNet forward passes on `pixels` repeated `batch` times: the
+    /// first pass at this batch and the next one (needs `count_gpu_work` at `Init`).
+    CountGpuWork {
+        pixels: Vec<f32>,
+        batch: u32,
+    },
     /// The personal model as a whole network for other tools; `created` is the date to record.
     ExportNetwork {
         created: String,
@@ -192,6 +203,39 @@ pub enum PhotoError {
     Stored(String),
 }
 
+/// WebGPU work as counted by `www/gpu-work.js` (dispatches, submits, read-backs, pipelines),
+/// or the difference of two such counts. Machine-independent: SwiftShader counts them truly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpuWork {
+    pub dispatches: u32,
+    pub submits: u32,
+    /// `GPUBuffer.mapAsync` calls: results read back to the CPU.
+    pub readbacks: u32,
+    /// Compute pipelines created (shaders compiled).
+    pub pipelines: u32,
+}
+
+impl GpuWork {
+    /// The work done between `before` and `self`.
+    pub fn since(self, before: GpuWork) -> GpuWork {
+        GpuWork {
+            dispatches: self.dispatches.saturating_sub(before.dispatches),
+            submits: self.submits.saturating_sub(before.submits),
+            readbacks: self.readbacks.saturating_sub(before.readbacks),
+            pipelines: self.pipelines.saturating_sub(before.pipelines),
+        }
+    }
+}
+
+/// The WebGPU work of two forward passes at one batch size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpuWorkCount {
+    /// The first pass at this batch (it may compile pipelines).
+    pub first_pass: GpuWork,
+    /// The pass after it: what every later pass costs.
+    pub pass: GpuWork,
+}
+
 /// How the engine's start went: the status line shows the total, the benchmark splits a first
 /// prediction with it. Times marked "worker clock" are `performance.now()` in the worker.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -209,6 +253,8 @@ pub struct LoadTimings {
     pub weights_load_ms: f64,
     /// The first (blank) run: shader compilation, pipelines, kernel choices.
     pub warm_up_ms: f64,
+    /// The WebGPU work of that first run, when it was counted (`count_gpu_work`).
+    pub warm_up_gpu_work: Option<GpuWork>,
 }
 
 impl LoadTimings {
@@ -256,6 +302,7 @@ pub enum Response {
     ProjectChecked(Result<(Project, Vec<ByteBuf>), String>),
     NetworkExported(Result<ByteBuf, String>),
     Benchmarked(Result<BenchmarkRun, String>),
+    GpuWorkCounted(Result<GpuWorkCount, String>),
     /// The worker's wasm linear memory in bytes: it only grows, so it is the peak so far.
     Memory {
         wasm_bytes: u64,
@@ -276,6 +323,33 @@ pub enum Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gpu_work_since_is_the_difference() {
+        let before = GpuWork {
+            dispatches: 10,
+            submits: 2,
+            readbacks: 1,
+            pipelines: 7,
+        };
+        let after = GpuWork {
+            dispatches: 63,
+            submits: 5,
+            readbacks: 2,
+            pipelines: 7,
+        };
+        assert_eq!(
+            after.since(before),
+            GpuWork {
+                dispatches: 53,
+                submits: 3,
+                readbacks: 1,
+                pipelines: 0
+            }
+        );
+        // A counter that was reset (a new worker) never reads as a huge number.
+        assert_eq!(before.since(after).dispatches, 0);
+    }
 
     #[test]
     fn backend_query_parses_case_insensitively() {

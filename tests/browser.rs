@@ -35,6 +35,8 @@ async fn start_and_classify(choice: BackendChoice) -> (Session, Vec<Response>) {
     let init = Request::Init {
         backend: choice,
         weights_url: weights_url(),
+        count_gpu_work: false,
+        fused_gpu_kernels: true,
     };
     session.handle(init, &respond).await;
     session

@@ -42,6 +42,20 @@ window.ortBenchmark = async (backend, pixels, batch, runs, warmup) => {
   }
   return { timesMs, logits: Array.from(logits.slice(0, logits.length / batch)), loadMs };
 };
+/** The WebGPU work (gpu-work.js) of the first run at `batch` and of the next one. */
+window.ortGpuWork = async (pixels, batch) => {
+  const { ort, session: s } = await session('webgpu');
+  const input = new Float32Array(pixels.length * batch);
+  for (let b = 0; b < batch; b++) input.set(pixels, b * pixels.length);
+  const passes = [];
+  for (let pass = 0; pass < 2; pass++) {
+    const before = { ...window.glimpseGpuWork };
+    await s.run({ input: new ort.Tensor('float32', input, [batch, 3, 224, 224]) });
+    const after = window.glimpseGpuWork;
+    passes.push(Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]])));
+  }
+  return { first_pass: passes[0], pass: passes[1] };
+};
 window.ortReady = true;
 
 // The first prediction, as a page built on ORT would give it: `?load=wasm|webgpu` starts the

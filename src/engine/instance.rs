@@ -309,6 +309,30 @@ impl Engine {
         Ok(super::standalone::write(&config, &tensors))
     }
 
+    /// `batch` copies of one preprocessed model input, as a tensor on the engine's device.
+    fn repeated_input(&self, pixels: &[f32], batch: usize) -> Result<Tensor<4>, String> {
+        let size = 3 * INPUT_SIZE * INPUT_SIZE;
+        if pixels.len() != size || batch == 0 {
+            return Err(format!(
+                "expected one {size}-value input and a batch of at least 1"
+            ));
+        }
+        let input: Vec<f32> = pixels.iter().copied().cycle().take(size * batch).collect();
+        Ok(Tensor::<4>::from_data(
+            TensorData::new(input, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
+            &self.device,
+        ))
+    }
+
+    /// One ImageNet forward pass of `batch` copies of one model input, its logits read back
+    /// (upload, network, read-back: what a benchmark times and what GPU work is counted over).
+    pub async fn forward_pass(&self, pixels: &[f32], batch: usize) -> Result<Vec<f32>, String> {
+        let x = self.repeated_input(pixels, batch)?;
+        read_floats(self.model.forward(x))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Times `runs` ImageNet forward passes of `batch` copies of one model input (upload, network,
     /// logits read back), after `warmup` untimed ones, for the side-by-side benchmark. Answers the
     /// times and the logits of the first copy, to check the other runtime got the same answer.
@@ -319,34 +343,18 @@ impl Engine {
         runs: usize,
         warmup: usize,
     ) -> Result<BenchmarkRun, String> {
-        let size = 3 * INPUT_SIZE * INPUT_SIZE;
-        if pixels.len() != size || batch == 0 {
-            return Err(format!(
-                "expected one {size}-value input and a batch of at least 1"
-            ));
-        }
-        let input: Vec<f32> = pixels.iter().copied().cycle().take(size * batch).collect();
         let mut times_ms = Vec::with_capacity(runs);
         let mut logits = Vec::new();
         for run in 0..warmup + runs {
             let started = Instant::now();
-            let x = Tensor::<4>::from_data(
-                TensorData::new(input.clone(), [batch, 3, INPUT_SIZE, INPUT_SIZE]),
-                &self.device,
-            );
-            logits = read_floats(self.model.forward(x))
-                .await
-                .map_err(|e| e.to_string())?;
+            logits = self.forward_pass(pixels, batch).await?;
             if run >= warmup {
                 times_ms.push(started.elapsed().as_secs_f64() * 1000.0);
             }
         }
-        logits.truncate(logits.len() / batch);
+        logits.truncate(logits.len() / batch.max(1));
         let layers = if batch == 1 {
-            let x = Tensor::<4>::from_data(
-                TensorData::new(input, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
-                &self.device,
-            );
+            let x = self.repeated_input(pixels, batch)?;
             super::profile::layer_times(&self.model, x, PROFILE_PASSES).await?
         } else {
             Vec::new()

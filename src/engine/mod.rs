@@ -22,6 +22,9 @@ pub mod profile;
 #[cfg(feature = "engine")]
 pub mod teach;
 
+/// The GPU path's fused convolutions on or off (on by default; benchmarks compare both).
+#[cfg(feature = "engine")]
+pub use crate::ml::gpu_kernels::set_enabled as use_fused_gpu_kernels;
 #[cfg(feature = "engine")]
 pub use instance::*;
 pub use records::BenchmarkRun;

@@ -15,6 +15,8 @@ pub mod depthwise;
 #[cfg(feature = "engine")]
 pub mod fine_tune;
 #[cfg(feature = "engine")]
+pub mod gpu_kernels;
+#[cfg(feature = "engine")]
 pub mod model;
 #[cfg(feature = "engine")]
 pub mod patches;

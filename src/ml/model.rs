@@ -14,6 +14,7 @@ use burn::prelude::*;
 pub use super::shape::{BLOCK_COUNT, FEATURE_CHANNELS, IMAGENET_CLASSES, INPUT_SIZE};
 
 use super::depthwise::Depthwise;
+use super::gpu_kernels;
 use super::patches::Patches;
 use super::pointwise::Pointwise;
 
@@ -126,11 +127,58 @@ impl ConvUnit {
     /// - `x`: `[batch, channels_in, height, width]`
     /// - output: `[batch, channels_out, height / stride, width / stride]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        if let Some(fused) = self.fused_kernel(&x) {
-            return self.fused_on_cpu(x, fused);
+        self.forward_adding(x, None)
+    }
+
+    /// The convolution, its ReLU6, then `residual` added (an MBConv block's skip connection):
+    /// on the GPU all in the one dispatch of `gpu_kernels` where the layer is a 1x1 one.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, channels_in, height, width]`
+    /// - `residual`: the output's shape
+    /// - output: `[batch, channels_out, height / stride, width / stride]`
+    pub fn forward_adding(&self, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
+        if self.fits_gpu_kernels() && gpu_kernels::runs_on_gpu(&x) {
+            return self.fused_on_gpu(x, residual);
         }
-        let y = self.conv.forward(x);
-        if self.relu6 { y.clamp(0.0, 6.0) } else { y }
+        let y = if let Some(fused) = self.fused_kernel(&x) {
+            self.fused_on_cpu(x, fused)
+        } else {
+            let y = self.conv.forward(x);
+            if self.relu6 { y.clamp(0.0, 6.0) } else { y }
+        };
+        match residual {
+            Some(residual) => y + residual,
+            None => y,
+        }
+    }
+
+    /// Square kernels, equal strides, TF-SAME padding and a bias: every layer of the model.
+    fn fits_gpu_kernels(&self) -> bool {
+        let conv = &self.conv;
+        conv.kernel_size[0] == conv.kernel_size[1]
+            && conv.stride[0] == conv.stride[1]
+            && conv.dilation == [1, 1]
+            && conv.padding == PaddingConfig2d::Same
+            && conv.bias.is_some()
+    }
+
+    fn fused_on_gpu(&self, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
+        let conv = &self.conv;
+        let weight = conv.weight.val();
+        let Some(bias) = conv.bias.as_ref().map(|b| b.val()) else {
+            unreachable!("fits_gpu_kernels checked the bias");
+        };
+        let [kernel, _] = conv.kernel_size;
+        let [stride, _] = conv.stride;
+        if kernel == 1 && stride == 1 && conv.groups == 1 {
+            return gpu_kernels::pointwise(x, weight, bias, self.relu6, residual);
+        }
+        let y = gpu_kernels::spatial(x, weight, bias, stride, conv.groups, self.relu6);
+        match residual {
+            Some(residual) => y + residual,
+            None => y,
+        }
     }
 
     /// On the plain CPU device, convolutions run the fused kernels of `depthwise`, `pointwise` and
@@ -251,8 +299,7 @@ impl MbConv {
             None => x.clone(),
         };
         y = self.depthwise.forward(y);
-        y = self.project.forward(y);
-        if self.residual { y + x } else { y }
+        self.project.forward_adding(y, self.residual.then_some(x))
     }
 }
 
@@ -389,6 +436,102 @@ mod tests {
             [2, FEATURE_CHANNELS, 7, 7]
         );
         assert_eq!(model.forward(images).dims(), [2, 3]);
+    }
+
+    /// Natively only: the wasm32 tests have no synchronous wgpu device.
+    #[cfg(not(target_arch = "wasm32"))]
+    mod on_gpu {
+        use super::*;
+
+        /// The native wgpu device the GPU kernels are tested on: Mesa's lavapipe (software Vulkan)
+        /// on the build machines, a real GPU where there is one.
+        fn gpu() -> Device {
+            // The runtime initialises once per process; the tests share its device.
+            static GPU: std::sync::OnceLock<Result<Device, String>> = std::sync::OnceLock::new();
+            GPU.get_or_init(|| Device::wgpu_options().init().map_err(|e| format!("{e:?}")))
+                .clone()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "no wgpu adapter ({e}): install mesa-vulkan-drivers (scripts/setup.sh does)"
+                    )
+                })
+        }
+
+        #[test]
+        fn fused_gpu_kernels_agree_with_burns_convolution() {
+            use burn::module::Param;
+            use burn::tensor::Distribution::Uniform;
+            let device = gpu();
+            // (channels in, out, kernel, stride, groups, relu6, residual, size): depthwise 3x3 and
+            // 5x5 at both strides on odd and even sizes, 1x1 with and without ReLU6 and residual,
+            // the dense stem.
+            for (channels, channels_out, kernel, stride, groups, relu6, residual, [h, w]) in [
+                (8, 8, 3, 1, 8, true, false, [15, 12]),
+                (6, 6, 5, 2, 6, true, false, [15, 12]),
+                (6, 6, 5, 2, 6, true, false, [14, 16]),
+                (4, 4, 3, 2, 4, false, false, [9, 9]),
+                (16, 16, 5, 1, 16, true, false, [7, 7]),
+                (8, 24, 1, 1, 1, true, false, [15, 12]),
+                (24, 8, 1, 1, 1, false, true, [15, 12]),
+                (20, 12, 1, 1, 1, false, false, [5, 3]),
+                (3, 8, 3, 2, 1, true, false, [17, 16]),
+            ] {
+                let mut unit = ConvUnit::new(
+                    &device,
+                    [channels, channels_out],
+                    kernel,
+                    stride,
+                    groups,
+                    relu6,
+                );
+                let shape = [channels_out, channels / groups, kernel, kernel];
+                unit.conv.weight =
+                    Param::from_tensor(Tensor::<4>::random(shape, Uniform(-1.0, 1.0), &device));
+                let bias = Tensor::<1>::random([channels_out], Uniform(-1.0, 1.0), &device);
+                unit.conv.bias = Some(Param::from_tensor(bias));
+                let x = Tensor::<4>::random([2, channels, h, w], Uniform(-3.0, 3.0), &device);
+                assert!(
+                    unit.fits_gpu_kernels() && gpu_kernels::runs_on_gpu(&x),
+                    "the GPU kernels take plain wgpu tensors"
+                );
+                let [out_h, out_w] = [h.div_ceil(stride), w.div_ceil(stride)];
+                let skip = residual.then(|| {
+                    Tensor::<4>::random(
+                        [2, channels_out, out_h, out_w],
+                        Uniform(-2.0, 2.0),
+                        &device,
+                    )
+                });
+                let fused = unit.forward_adding(x.clone(), skip.clone());
+                // Burn's own convolution on the same device, then the clamp and the add.
+                let mut reference = unit.conv.forward(x);
+                if relu6 {
+                    reference = reference.clamp(0.0, 6.0);
+                }
+                if let Some(skip) = skip {
+                    reference = reference + skip;
+                }
+                assert_eq!(fused.dims(), reference.dims());
+                let worst = (fused - reference).abs().max().into_scalar::<f32>();
+                assert!(
+                    worst < 1e-4,
+                    "k{kernel} s{stride} g{groups} {h}x{w}: off by {worst}"
+                );
+            }
+        }
+
+        #[test]
+        fn gpu_kernels_leave_autodiff_tensors_to_burn() {
+            let device = gpu();
+            let unit = ConvUnit::new(&device, [4, 4], 3, 1, 4, true);
+            let x = Tensor::<4>::ones([1, 4, 5, 5], &device).autodiff();
+            assert!(!gpu_kernels::runs_on_gpu(&x));
+            assert!(!gpu_kernels::runs_on_gpu(&Tensor::<4>::ones(
+                [1, 4, 5, 5],
+                &Device::flex()
+            )));
+            assert_eq!(unit.forward(x).dims(), [1, 4, 5, 5]);
+        }
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! side-by-side benchmark (`bench/compare.spec.ts`): a promise of `{ timesMs, logits, layers }`, timed
 //! inside the engine's worker exactly as the page's own inference runs;
 //! `window.glimpseMemory()`, a promise of the worker's wasm memory in bytes;
+//! `window.glimpseGpuWork(pixels, batch)`, a promise of the WebGPU work of the first forward pass
+//! at that batch and of the next one (`{ first_pass, pass }`, each with dispatches, submits,
+//! readbacks and pipelines; the worker counts them with `gpu-work.js`);
 //! `window.glimpseInjectFault("crash" | "abort" | "device-lost")` for the fault tests; and
 //! `window.glimpseLoadTimings` once the model is ready.
 
@@ -11,13 +14,24 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
 
 use super::client::EngineClient;
-use crate::protocol::{BenchmarkRun, Fault, LoadTimings, Request};
+use crate::protocol::{BenchmarkRun, Fault, GpuWorkCount, LoadTimings, Request};
 
-fn wanted() -> bool {
+fn query() -> Option<web_sys::UrlSearchParams> {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
         .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
-        .is_some_and(|params| params.has("bench"))
+}
+
+pub(super) fn wanted() -> bool {
+    query().is_some_and(|params| params.has("bench"))
+}
+
+/// `?gpu-kernels=off` runs Burn's own convolutions on the GPU, for the benchmark's comparison.
+pub(super) fn fused_gpu_kernels() -> bool {
+    query()
+        .and_then(|params| params.get("gpu-kernels"))
+        .as_deref()
+        != Some("off")
 }
 
 impl EngineClient {
@@ -46,6 +60,29 @@ impl EngineClient {
         );
         let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseBenchmark".into(), run.as_ref());
         run.forget();
+
+        let weak = Rc::downgrade(self);
+        let count = Closure::<dyn Fn(js_sys::Float32Array, u32) -> js_sys::Promise>::new(
+            move |pixels: js_sys::Float32Array, batch| {
+                let weak = weak.clone();
+                js_sys::Promise::new(&mut |resolve, reject| {
+                    let Some(client) = weak.upgrade() else {
+                        let _ = reject.call1(&JsValue::NULL, &"the page is gone".into());
+                        return;
+                    };
+                    client
+                        .gpu_work_counts
+                        .borrow_mut()
+                        .push_back((resolve, reject));
+                    client.send(Request::CountGpuWork {
+                        pixels: pixels.to_vec(),
+                        batch,
+                    });
+                })
+            },
+        );
+        let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseGpuWork".into(), count.as_ref());
+        count.forget();
 
         let weak = Rc::downgrade(self);
         let memory = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
@@ -100,6 +137,18 @@ impl EngineClient {
         if let Ok(value) = serde_wasm_bindgen::to_value(timings) {
             let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseLoadTimings".into(), &value);
         }
+    }
+
+    pub(super) fn on_gpu_work_counted(&self, result: Result<GpuWorkCount, String>) {
+        let Some((resolve, reject)) = self.gpu_work_counts.borrow_mut().pop_front() else {
+            return;
+        };
+        let answer = result
+            .and_then(|count| serde_wasm_bindgen::to_value(&count).map_err(|e| e.to_string()));
+        let _ = match answer {
+            Ok(value) => resolve.call1(&JsValue::NULL, &value),
+            Err(message) => reject.call1(&JsValue::NULL, &message.into()),
+        };
     }
 
     pub(super) fn on_benchmarked(&self, result: Result<BenchmarkRun, String>) {

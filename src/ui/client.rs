@@ -113,6 +113,7 @@ pub struct EngineClient {
     pub(super) wanted_personal: Cell<bool>,
     /// Promises of `?bench` requests waiting for their answer, in order.
     pub(super) benchmarks: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
+    pub(super) gpu_work_counts: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
     pub(super) memory_probes: RefCell<VecDeque<js_sys::Function>>,
     bridge: RefCell<Option<WorkerBridge<RemoteEngine>>>,
     /// The backend asked for; a restart after a lost GPU may fall back from it.
@@ -157,6 +158,7 @@ impl EngineClient {
             saved_model: RefCell::new(None),
             wanted_personal: Cell::new(false),
             benchmarks: RefCell::new(VecDeque::new()),
+            gpu_work_counts: RefCell::new(VecDeque::new()),
             memory_probes: RefCell::new(VecDeque::new()),
             bridge: RefCell::new(None),
             choice: Cell::new(choice),
@@ -203,6 +205,8 @@ impl EngineClient {
         bridge.send(Request::Init {
             backend: self.choice.get(),
             weights_url: weights_url(),
+            count_gpu_work: super::bench_hook::wanted(),
+            fused_gpu_kernels: super::bench_hook::fused_gpu_kernels(),
         });
         self.bridge.replace(Some(bridge));
     }
@@ -214,7 +218,9 @@ impl EngineClient {
 
     /// `?bench` promises the lost worker will never answer.
     pub(super) fn reject_probes(&self) {
-        for (_, reject) in self.benchmarks.borrow_mut().drain(..) {
+        let mut waiting = self.benchmarks.borrow_mut();
+        waiting.extend(self.gpu_work_counts.borrow_mut().drain(..));
+        for (_, reject) in waiting.drain(..) {
             let _ = reject.call1(
                 &wasm_bindgen::JsValue::NULL,
                 &"the engine was restarted".into(),
@@ -315,6 +321,7 @@ impl EngineClient {
             Response::ProjectChecked(result) => self.on_project_checked(result),
             Response::NetworkExported(result) => self.on_network_exported(result),
             Response::Benchmarked(result) => self.on_benchmarked(result),
+            Response::GpuWorkCounted(result) => self.on_gpu_work_counted(result),
             Response::Memory { wasm_bytes } => self.on_memory(wasm_bytes),
             Response::Explained {
                 id,

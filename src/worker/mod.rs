@@ -4,6 +4,7 @@
 
 mod backend;
 mod fetch;
+mod gpu_work;
 mod lifeline;
 mod timings;
 
@@ -21,8 +22,8 @@ use burn::tensor::wgpu::wgpu;
 
 use crate::engine::Engine;
 use crate::protocol::{
-    BackendChoice, BackendInfo, ByteBuf, Fault, LoadTimings, PhotoError, Project, Request,
-    Response, SaliencyMethod,
+    BackendChoice, BackendInfo, ByteBuf, Fault, GpuWork, GpuWorkCount, LoadTimings, PhotoError,
+    Project, Request, Response, SaliencyMethod,
 };
 
 pub struct EngineWorker {
@@ -133,7 +134,13 @@ impl Session {
             Request::Init {
                 backend,
                 weights_url,
+                count_gpu_work,
+                fused_gpu_kernels,
             } => {
+                crate::engine::use_fused_gpu_kernels(fused_gpu_kernels);
+                if count_gpu_work && let Err(message) = gpu_work::install() {
+                    log::warn!("{message}");
+                }
                 let mut timings = timings::at_start();
                 match start(backend, &weights_url, respond, &mut timings).await {
                     Ok((engine, info, gpu)) => {
@@ -241,6 +248,13 @@ impl Session {
                     None => Err(NOT_LOADED.into()),
                 };
                 respond(Response::Benchmarked(result));
+            }
+            Request::CountGpuWork { pixels, batch } => {
+                let result = match self.engine.as_ref() {
+                    Some(engine) => count_gpu_work(engine, &pixels, batch as usize).await,
+                    None => Err(NOT_LOADED.into()),
+                };
+                respond(Response::GpuWorkCounted(result));
             }
             Request::ExportNetwork { created } => {
                 let result = match self.engine.as_ref() {
@@ -353,6 +367,23 @@ fn check_project(engine: &Engine, bytes: &[u8]) -> Result<(Project, Vec<ByteBuf>
     Ok((project, thumbnails.into_iter().map(ByteBuf::from).collect()))
 }
 
+/// The WebGPU work of the first forward pass at `batch` and of the next one.
+async fn count_gpu_work(
+    engine: &Engine,
+    pixels: &[f32],
+    batch: usize,
+) -> Result<GpuWorkCount, String> {
+    let mut passes = [GpuWork::default(); 2];
+    for pass in &mut passes {
+        let before = gpu_work::snapshot()
+            .ok_or("GPU work is not counted: start the page with ?bench on WebGPU")?;
+        engine.forward_pass(pixels, batch).await?;
+        *pass = gpu_work::snapshot().unwrap_or(before).since(before);
+    }
+    let [first_pass, pass] = passes;
+    Ok(GpuWorkCount { first_pass, pass })
+}
+
 /// Picks the device, downloads the weights (streaming progress) and warms the model up.
 async fn start(
     choice: BackendChoice,
@@ -375,10 +406,12 @@ async fn start(
         .map_err(|e| format!("the model weights are unusable: {e}"))?;
     timings.weights_load_ms = timings::ms_since(phase);
     let phase = Instant::now();
+    let counted = gpu_work::snapshot();
     engine
         .warm_up()
         .await
         .map_err(|e| format!("the model failed its first run on {}: {e}", info.adapter))?;
     timings.warm_up_ms = timings::ms_since(phase);
+    timings.warm_up_gpu_work = counted.and_then(|before| Some(gpu_work::snapshot()?.since(before)));
     Ok((engine, info, gpu))
 }
