@@ -113,9 +113,16 @@ fn head_and_last_blocks_mode_trains_and_warns_about_small_classes() {
     );
     assert!(summary.warnings.iter().any(|w| w.contains("gravel")));
     assert_eq!(summary.trained_per_class, vec![6, 6, 3]);
-    let unseen = crops(1, 1, 3);
-    let result = block_on(engine.classify(1, &unseen[0].1)).expect("classify");
-    assert!(CLASSES.contains(&result.predictions[0].label.as_str()));
+    // The tuned model answers unseen crops, mostly right.
+    let unseen = crops(1, 3, 3);
+    let mut correct = 0;
+    for (i, (label, bytes)) in unseen.iter().enumerate() {
+        let result = block_on(engine.classify(i as u32, bytes)).expect("classify");
+        assert_eq!(result.predictions.len(), 3, "three personal classes");
+        correct += usize::from(result.predictions[0].label == CLASSES[*label]);
+    }
+    println!("head + blocks on unseen crops: {correct} of {}", unseen.len());
+    assert!(correct >= 6, "{correct} of {}", unseen.len());
 }
 
 #[test]
