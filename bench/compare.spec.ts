@@ -9,9 +9,12 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GlimpsePage } from '../tests/e2e/glimpse-page';
 import { ROOT, ortSite, serve } from './sites';
+import { machine } from './machine';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+/** Runs are split into this many rounds, the runtimes taking turns, so drift hits both alike. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'cpu,webgpu').split(',') as Backend[];
 const BATCHES = (process.env.BENCH_BATCHES ?? '1,8').split(',').map(Number);
 const ORT_PORT = 8092;
@@ -29,22 +32,41 @@ function maxDiff(a: number[], b: number[]): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 }
 
-async function glimpseRun(page: Page, backend: Backend, pixels: number[], batch: number): Promise<Run> {
+async function glimpseRun(page: Page, pixels: number[], batch: number, runs: number, warmup: number): Promise<Run> {
   return page.evaluate(async ({ pixels, batch, runs, warmup }) => {
     const out = await (window as any).glimpseBenchmark(new Float32Array(pixels), batch, runs, warmup);
     return { timesMs: out.timesMs, logits: Array.from(out.logits as Float32Array), layers: out.layers };
-  }, { pixels, batch, runs: RUNS, warmup: WARMUP });
+  }, { pixels, batch, runs, warmup });
 }
 
-async function ortRun(page: Page, backend: Backend, pixels: number[], batch: number): Promise<Run> {
+async function ortRun(page: Page, backend: Backend, pixels: number[], batch: number, runs: number, warmup: number): Promise<Run> {
   return page.evaluate(async ({ backend, pixels, batch, runs, warmup }) =>
     (window as any).ortBenchmark(backend === 'cpu' ? 'wasm' : 'webgpu', new Float32Array(pixels), batch, runs, warmup),
-  { backend, pixels, batch, runs: RUNS, warmup: WARMUP });
+  { backend, pixels, batch, runs, warmup });
 }
 
 function bytes(file: string) {
   const data = readFileSync(file);
   return { raw: data.length, gzip: gzipSync(data, { level: 9 }).length };
+}
+
+/** Runs `rounds` rounds; each gives every runtime `per` timed runs in turn (A, B, A, B, ...). */
+async function interleaved(runners: Array<(runs: number, warmup: number) => Promise<Run>>, rounds: number, per: number): Promise<Run[]> {
+  const all: Run[] = runners.map(() => ({ timesMs: [], logits: [] }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, run] of runners.entries()) {
+      // Warm-up runs only before a runtime's first round.
+      const r = await run(per, round === 0 ? WARMUP : 0);
+      all[i].timesMs.push(...r.timesMs);
+      all[i].logits = r.logits;
+      all[i].layers = r.layers?.length ? r.layers : all[i].layers;
+    }
+  }
+  return all;
+}
+
+function stats(times: number[]) {
+  return { median: quantile(times, 0.5), p10: quantile(times, 0.1), p90: quantile(times, 0.9), runs: times.length };
 }
 
 test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
@@ -54,31 +76,48 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
   const site = ortSite();
   const server = await serve(site.dir, ORT_PORT);
   const rows: any[] = [];
+  const rounds = Math.max(1, ROUNDS);
+  const per = Math.max(1, Math.round(RUNS / rounds));
   try {
     for (const backend of BACKENDS) {
       const glimpsePage = await browser.newPage();
       const glimpse = new GlimpsePage(glimpsePage);
       await glimpsePage.goto(`./?backend=${backend}&bench`);
       await glimpse.waitReady();
+      // On WebGPU, Burn's own convolutions in the same build: the fused kernels' before/after.
+      const burnPage = backend === 'webgpu' ? await browser.newPage() : null;
+      if (burnPage) {
+        await burnPage.goto(`./?backend=webgpu&bench&gpu-kernels=off`);
+        await new GlimpsePage(burnPage).waitReady();
+      }
       const ortPage = await browser.newPage();
       await ortPage.goto(`http://127.0.0.1:${ORT_PORT}/`);
       await ortPage.waitForFunction(() => (window as any).ortReady === true);
       for (const batch of BATCHES) {
-        const g = await glimpseRun(glimpsePage, backend, pixels, batch);
-        const o = await ortRun(ortPage, backend, pixels, batch);
+        const runners = [
+          (runs: number, warmup: number) => glimpseRun(glimpsePage, pixels, batch, runs, warmup),
+          (runs: number, warmup: number) => ortRun(ortPage, backend, pixels, batch, runs, warmup),
+          ...(burnPage ? [(runs: number, warmup: number) => glimpseRun(burnPage, pixels, batch, runs, warmup)] : []),
+        ];
+        const [g, o, b] = await interleaved(runners, rounds, per);
         const row = {
-          backend, batch, runs: RUNS,
-          glimpse: { median: quantile(g.timesMs, 0.5), p90: quantile(g.timesMs, 0.9) },
-          ort: { median: quantile(o.timesMs, 0.5), p90: quantile(o.timesMs, 0.9) },
+          backend, batch, runs: g.timesMs.length, rounds,
+          glimpse: stats(g.timesMs),
+          ort: stats(o.timesMs),
+          burnKernels: b ? stats(b.timesMs) : null,
           maxLogitDiff: maxDiff(g.logits, o.logits),
+          burnKernelsMaxLogitDiff: b ? maxDiff(g.logits, b.logits) : null,
           glimpseLayers: g.layers ?? [],
         };
         rows.push(row);
-        console.log(`${backend} batch ${batch}: Glimpse ${row.glimpse.median.toFixed(1)} / ${row.glimpse.p90.toFixed(1)} ms, ORT ${row.ort.median.toFixed(1)} / ${row.ort.p90.toFixed(1)} ms, ratio ${(row.glimpse.median / row.ort.median).toFixed(2)}, max |logit diff| ${row.maxLogitDiff.toExponential(1)}`);
+        console.log(`${backend} batch ${batch}: Glimpse ${row.glimpse.median.toFixed(1)} (${row.glimpse.p10.toFixed(1)}-${row.glimpse.p90.toFixed(1)}) ms, ORT ${row.ort.median.toFixed(1)} (${row.ort.p10.toFixed(1)}-${row.ort.p90.toFixed(1)}) ms, ratio ${(row.glimpse.median / row.ort.median).toFixed(2)}` +
+          (row.burnKernels ? `, Burn's kernels ${row.burnKernels.median.toFixed(1)} ms` : '') + `, max |logit diff| ${row.maxLogitDiff.toExponential(1)}`);
         expect(row.maxLogitDiff, 'the two runtimes disagree').toBeLessThan(1e-2);
+        if (row.burnKernelsMaxLogitDiff !== null) expect(row.burnKernelsMaxLogitDiff, 'fused kernels vs Burn\'s').toBeLessThan(1e-3);
       }
       glimpse.expectPrivateAndClean();
       await glimpsePage.close();
+      await burnPage?.close();
       await ortPage.close();
     }
   } finally {
@@ -111,14 +150,17 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
     const slowest = [...r.glimpseLayers].sort((a: Layer, b: Layer) => b.ms - a.ms).slice(0, 8);
     for (const l of slowest) console.log(`    ${l.layer.padEnd(44)} ${l.ms.toFixed(2)} ms`);
   }
-  console.log('\n| path | batch | Glimpse median / p90 (ms) | ORT-Web median / p90 (ms) | Glimpse / ORT |');
-  console.log('|---|---|---|---|---|');
+  const cell = (s: { median: number; p10: number; p90: number }) => `${s.median.toFixed(1)} (${s.p10.toFixed(1)}-${s.p90.toFixed(1)})`;
+  console.log('\n| path | batch | Glimpse median (p10-p90), ms | ORT-Web median (p10-p90), ms | Glimpse / ORT | Glimpse with Burn\'s kernels, ms |');
+  console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.backend === 'cpu' ? 'CPU (Flex vs ORT wasm)' : 'WebGPU'} | ${r.batch} | ${r.glimpse.median.toFixed(1)} / ${r.glimpse.p90.toFixed(1)} | ${r.ort.median.toFixed(1)} / ${r.ort.p90.toFixed(1)} | ${(r.glimpse.median / r.ort.median).toFixed(2)} |`);
+    console.log(`| ${r.backend === 'cpu' ? 'CPU (Glimpse\'s kernels vs ORT wasm)' : 'WebGPU'} | ${r.batch} | ${cell(r.glimpse)} | ${cell(r.ort)} | ${(r.glimpse.median / r.ort.median).toFixed(2)} | ${r.burnKernels ? cell(r.burnKernels) : '-'} |`);
   }
   const mb = (n: number) => (n / 1e6).toFixed(1);
   console.log(`\nbytes: Glimpse worker wasm ${mb(shipped.glimpse.workerWasm.raw)} MB (${mb(shipped.glimpse.workerWasm.gzip)} gzip), app wasm ${mb(shipped.glimpse.appWasm.raw)} MB (${mb(shipped.glimpse.appWasm.gzip)} gzip), weights ${mb(shipped.glimpse.weights)} MB; ` +
     `ORT webgpu wasm ${mb(shipped.ort.webgpuWasm.raw)} MB (${mb(shipped.ort.webgpuWasm.gzip)} gzip), cpu wasm ${mb(shipped.ort.cpuWasm.raw)} MB (${mb(shipped.ort.cpuWasm.gzip)} gzip), model ${mb(shipped.ort.model)} MB`);
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  writeFileSync(path.join(__dirname, 'results', 'compare.json'), JSON.stringify({ date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, rows, shipped }, null, 2));
+  // A run of some backends only (BENCH_BACKENDS) keeps its own file, beside the full run's.
+  const name = process.env.BENCH_BACKENDS ? `compare-${BACKENDS.join('-')}.json` : 'compare.json';
+  writeFileSync(path.join(__dirname, 'results', name), JSON.stringify({ ...machine(browser), runs: RUNS, warmup: WARMUP, rounds: ROUNDS, rows, shipped }, null, 2));
 });

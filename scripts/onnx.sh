@@ -17,6 +17,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import onnx, onnxrunt
 fi
 scripts/weights.sh
 mkdir -p "$(dirname "$OUT")" target/onnx-reference
-cargo run --quiet --release --example reference_outputs -- target/onnx-reference
+# The dev profile: the tests have built it already (dependencies are optimised there too).
+cargo run --quiet --example reference_outputs -- target/onnx-reference
 "$VENV/bin/python" scripts/export_onnx.py weights/efficientnet-lite0.f16.safetensors "$OUT" \
   --check target/onnx-reference
