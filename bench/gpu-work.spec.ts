@@ -25,6 +25,8 @@ test('WebGPU work per forward pass: Glimpse vs ONNX Runtime Web', async ({ brows
   const server = await serve(site.dir, ORT_PORT);
   const rows: Array<{ batch: number; glimpse: Count; ort: Count }> = [];
   let glimpseWarmUp: Work | null = null;
+  // Pipelines compiled in all, from the page's start to the last counted pass.
+  const pipelines = { glimpse: 0, ort: 0 };
   try {
     const glimpsePage = await browser.newPage();
     const glimpse = new GlimpsePage(glimpsePage);
@@ -42,12 +44,15 @@ test('WebGPU work per forward pass: Glimpse vs ONNX Runtime Web', async ({ brows
       rows.push({ batch, glimpse: g, ort: o });
       expect(g.pass.readbacks, 'Glimpse reads back once per batch').toBe(1);
     }
+    pipelines.glimpse = (glimpseWarmUp?.pipelines ?? 0) + rows.reduce((n, r) => n + r.glimpse.first_pass.pipelines, 0);
+    pipelines.ort = await ortPage.evaluate(() => (window as any).glimpseGpuWork.pipelines);
     glimpse.expectPrivateAndClean();
   } finally {
     await server.close();
     site.remove();
   }
   console.log(`\nGlimpse warm-up (the first blank pass and its Grad-CAM): ${JSON.stringify(glimpseWarmUp)}`);
+  console.log(`pipelines compiled in all (batches ${BATCHES.join(', ')}): Glimpse ${pipelines.glimpse}, ORT-Web ${pipelines.ort}`);
   console.log('\n| batch | runtime | dispatches | submits | read-backs | pipelines (first pass) | dispatches per image |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
@@ -57,5 +62,5 @@ test('WebGPU work per forward pass: Glimpse vs ONNX Runtime Web', async ({ brows
   }
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   writeFileSync(path.join(__dirname, 'results', 'gpu-work.json'),
-    JSON.stringify({ ...machine(browser), glimpseWarmUp, rows }, null, 2));
+    JSON.stringify({ ...machine(browser), glimpseWarmUp, pipelines, rows }, null, 2));
 });
