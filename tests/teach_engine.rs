@@ -121,7 +121,10 @@ fn head_and_last_blocks_mode_trains_and_warns_about_small_classes() {
         assert_eq!(result.predictions.len(), 3, "three personal classes");
         correct += usize::from(result.predictions[0].label == CLASSES[*label]);
     }
-    println!("head + blocks on unseen crops: {correct} of {}", unseen.len());
+    println!(
+        "head + blocks on unseen crops: {correct} of {}",
+        unseen.len()
+    );
     assert!(correct >= 6, "{correct} of {}", unseen.len());
 }
 
