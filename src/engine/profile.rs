@@ -55,7 +55,7 @@ impl Timer {
     }
 }
 
-/// Times every convolution (and the residual adds, pooling and classifier) of `passes` forward
+/// Times every convolution (with its block's residual add, and the pooling and classifier) of `passes` forward
 /// passes of `input`, after one untimed pass; answers each layer's median.
 pub async fn layer_times(
     model: &EfficientNetLite0,
@@ -87,15 +87,17 @@ pub async fn layer_times(
             }
             let name = describe(&format!("block {i} depthwise"), &block.depthwise, &y);
             y = timer.run(name, y, |y| block.depthwise.forward(y)).await?;
-            let name = describe(&format!("block {i} project"), &block.project, &y);
-            y = timer.run(name, y, |y| block.project.forward(y)).await?;
-            x = if block.residual {
-                timer
-                    .run(format!("block {i} residual add"), y, |y| y + skip)
-                    .await?
+            // The residual add is timed with the projection: the GPU kernels do both in one pass.
+            let kind = if block.residual {
+                "project + residual"
             } else {
-                y
+                "project"
             };
+            let name = describe(&format!("block {i} {kind}"), &block.project, &y);
+            let skip = block.residual.then_some(skip);
+            x = timer
+                .run(name, y, |y| block.project.forward_adding(y, skip))
+                .await?;
         }
         let head = &model.head_conv;
         let features = timer
