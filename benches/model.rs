@@ -8,7 +8,7 @@ mod native {
     use criterion::Criterion;
     use futures::executor::block_on;
     use glimpse::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune};
-    use glimpse::ml::model::{EfficientNetLite0, INPUT_SIZE};
+    use glimpse::ml::model::{EfficientNetLite0, repeated_input as input};
     use glimpse::ml::personal_head::PersonalHeadConfig;
     use glimpse::ml::preprocess::{decode, preprocess};
     use glimpse::ml::readback::read_floats;
@@ -16,19 +16,6 @@ mod native {
     use glimpse::ml::weights::load_imagenet;
 
     const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-    fn input(pixels: &[f32], batch: usize, device: &Device) -> Tensor<4> {
-        let data: Vec<f32> = pixels
-            .iter()
-            .copied()
-            .cycle()
-            .take(pixels.len() * batch)
-            .collect();
-        Tensor::from_data(
-            TensorData::new(data, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
-            device,
-        )
-    }
 
     pub fn benches(c: &mut Criterion) {
         let device = Device::flex();

@@ -15,7 +15,7 @@ mod native {
     use futures::executor::block_on;
     use glimpse::engine::use_fused_gpu_kernels;
     use glimpse::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune};
-    use glimpse::ml::model::{EfficientNetLite0, INPUT_SIZE};
+    use glimpse::ml::model::{EfficientNetLite0, repeated_input as input};
     use glimpse::ml::personal_head::PersonalHeadConfig;
     use glimpse::ml::preprocess::{decode, preprocess};
     use glimpse::ml::readback::read_floats;
@@ -24,19 +24,6 @@ mod native {
     const ROOT: &str = env!("CARGO_MANIFEST_DIR");
     const RUNS: usize = 30;
     const WARMUP: usize = 3;
-
-    fn input(pixels: &[f32], batch: usize, device: &Device) -> Tensor<4> {
-        let data: Vec<f32> = pixels
-            .iter()
-            .copied()
-            .cycle()
-            .take(pixels.len() * batch)
-            .collect();
-        Tensor::from_data(
-            TensorData::new(data, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
-            device,
-        )
-    }
 
     /// Median and 90th percentile (ms) of `RUNS` forward passes (upload, network, logits read back).
     fn latency(

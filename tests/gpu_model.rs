@@ -5,7 +5,7 @@
 
 use burn::prelude::*;
 use glimpse::engine::Engine;
-use glimpse::ml::model::{EfficientNetLite0, INPUT_SIZE};
+use glimpse::ml::model::{EfficientNetLite0, repeated_input};
 use glimpse::ml::preprocess::preprocess;
 use glimpse::ml::readback::read_floats;
 use glimpse::ml::weights::load_imagenet;
@@ -31,16 +31,7 @@ fn weights() -> Vec<u8> {
 }
 
 fn logits(model: &EfficientNetLite0, pixels: &[f32], batch: usize, device: &Device) -> Vec<f32> {
-    let input: Vec<f32> = pixels
-        .iter()
-        .copied()
-        .cycle()
-        .take(pixels.len() * batch)
-        .collect();
-    let x = Tensor::<4>::from_data(
-        TensorData::new(input, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
-        device,
-    );
+    let x = repeated_input(pixels, batch, device);
     futures::executor::block_on(read_floats(model.forward(x))).expect("f32 logits")
 }
 

@@ -317,9 +317,9 @@ impl Engine {
                 "expected one {size}-value input and a batch of at least 1"
             ));
         }
-        let input: Vec<f32> = pixels.iter().copied().cycle().take(size * batch).collect();
-        Ok(Tensor::<4>::from_data(
-            TensorData::new(input, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
+        Ok(crate::ml::model::repeated_input(
+            pixels,
+            batch,
             &self.device,
         ))
     }

@@ -185,6 +185,15 @@ fn flat<const D: usize>(tensor: Tensor<D>) -> CubeTensor {
     into_contiguous(cube_tensor(tensor))
 }
 
+/// Workgroups of the runtime's preferred size, enough for one unit per `units`.
+fn launch_shape(client: &cubecl::client::Client, units: usize) -> (cubecl::CubeCount, CubeDim) {
+    let cube_dim = CubeDim::new(client, units);
+    (
+        calculate_cube_count_elemwise(client, units, cube_dim),
+        cube_dim,
+    )
+}
+
 fn output(like: &CubeTensor, shape: [usize; 4]) -> CubeTensor {
     empty_device_contiguous_dtype(
         like.client.clone(),
@@ -218,8 +227,7 @@ pub fn pointwise(
         .unwrap_or(1);
     let units = batch * height * width * (channels_out / block);
     let client = x.client.clone();
-    let cube_dim = CubeDim::new(&client, units);
-    let cube_count = calculate_cube_count_elemwise(&client, units, cube_dim);
+    let (cube_count, cube_dim) = launch_shape(&client, units);
     kernels::pointwise::launch(
         &client,
         cube_count,
@@ -261,8 +269,7 @@ pub fn spatial(
     let out = output(&x, [batch, channels_out, out_h, out_w]);
     let units = batch * channels_out * out_h * out_w;
     let client = x.client.clone();
-    let cube_dim = CubeDim::new(&client, units);
-    let cube_count = calculate_cube_count_elemwise(&client, units, cube_dim);
+    let (cube_count, cube_dim) = launch_shape(&client, units);
     debug_assert_eq!(group_in * groups, channels_in);
     kernels::spatial::launch(
         &client,

@@ -303,6 +303,24 @@ impl MbConv {
     }
 }
 
+/// `batch` copies of one preprocessed photo as the model's input (benchmarks, warm-up checks).
+///
+/// # Shapes
+/// - `pixels`: `3 * 224 * 224` values, as `preprocess` gives them
+/// - output: `[batch, 3, 224, 224]`
+pub fn repeated_input(pixels: &[f32], batch: usize, device: &Device) -> Tensor<4> {
+    let data: Vec<f32> = pixels
+        .iter()
+        .copied()
+        .cycle()
+        .take(pixels.len() * batch)
+        .collect();
+    Tensor::from_data(
+        TensorData::new(data, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
+        device,
+    )
+}
+
 #[derive(Module, Debug)]
 pub struct EfficientNetLite0 {
     pub stem: ConvUnit,
@@ -438,6 +456,27 @@ mod tests {
         assert_eq!(model.forward(images).dims(), [2, 3]);
     }
 
+    /// A layer with random weights and bias in [-1, 1].
+    fn random_unit(
+        device: &Device,
+        channels: [usize; 2],
+        kernel: usize,
+        stride: usize,
+        groups: usize,
+        relu6: bool,
+    ) -> ConvUnit {
+        use burn::module::Param;
+        use burn::tensor::Distribution::Uniform;
+        let mut unit = ConvUnit::new(device, channels, kernel, stride, groups, relu6);
+        let [channels_in, channels_out] = channels;
+        let shape = [channels_out, channels_in / groups, kernel, kernel];
+        unit.conv.weight =
+            Param::from_tensor(Tensor::<4>::random(shape, Uniform(-1.0, 1.0), device));
+        let bias = Tensor::<1>::random([channels_out], Uniform(-1.0, 1.0), device);
+        unit.conv.bias = Some(Param::from_tensor(bias));
+        unit
+    }
+
     /// Natively only: the wasm32 tests have no synchronous wgpu device.
     #[cfg(not(target_arch = "wasm32"))]
     mod on_gpu {
@@ -459,7 +498,6 @@ mod tests {
 
         #[test]
         fn fused_gpu_kernels_agree_with_burns_convolution() {
-            use burn::module::Param;
             use burn::tensor::Distribution::Uniform;
             let device = gpu();
             // (channels in, out, kernel, stride, groups, relu6, residual, size): depthwise 3x3 and
@@ -476,7 +514,7 @@ mod tests {
                 (20, 12, 1, 1, 1, false, false, [5, 3]),
                 (3, 8, 3, 2, 1, true, false, [17, 16]),
             ] {
-                let mut unit = ConvUnit::new(
+                let unit = random_unit(
                     &device,
                     [channels, channels_out],
                     kernel,
@@ -484,11 +522,6 @@ mod tests {
                     groups,
                     relu6,
                 );
-                let shape = [channels_out, channels / groups, kernel, kernel];
-                unit.conv.weight =
-                    Param::from_tensor(Tensor::<4>::random(shape, Uniform(-1.0, 1.0), &device));
-                let bias = Tensor::<1>::random([channels_out], Uniform(-1.0, 1.0), &device);
-                unit.conv.bias = Some(Param::from_tensor(bias));
                 let x = Tensor::<4>::random([2, channels, h, w], Uniform(-3.0, 3.0), &device);
                 assert!(
                     unit.fits_gpu_kernels() && gpu_kernels::runs_on_gpu(&x),
@@ -536,7 +569,6 @@ mod tests {
 
     #[test]
     fn fused_cpu_kernels_agree_with_burns_convolution() {
-        use burn::module::Param;
         use burn::tensor::Distribution::Uniform;
         let device = Device::flex();
         // (channels in, out, kernel, stride, groups, relu6): depthwise, then 1x1 layers.
@@ -548,7 +580,7 @@ mod tests {
             (24, 8, 1, 1, 1, false),
             (3, 8, 3, 2, 1, true),
         ] {
-            let mut unit = ConvUnit::new(
+            let unit = random_unit(
                 &device,
                 [channels, channels_out],
                 kernel,
@@ -556,11 +588,6 @@ mod tests {
                 groups,
                 relu6,
             );
-            let shape = [channels_out, channels / groups, kernel, kernel];
-            let weights = Tensor::<4>::random(shape, Uniform(-1.0, 1.0), &device);
-            unit.conv.weight = Param::from_tensor(weights);
-            let bias = Tensor::<1>::random([channels_out], Uniform(-1.0, 1.0), &device);
-            unit.conv.bias = Some(Param::from_tensor(bias));
             let x = Tensor::<4>::random([2, channels, 15, 12], Uniform(-3.0, 3.0), &device);
             let kernel_of = unit.fused_kernel(&x);
             assert!(
