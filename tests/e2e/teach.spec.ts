@@ -121,6 +121,30 @@ test('teach on WebGPU (SwiftShader): a short run with two small classes, and a w
   glimpse.expectPrivateAndClean();
 });
 
+test('photos picked with a class\'s own file input are learnt by that class', async ({ page }) => {
+  const glimpse = new GlimpsePage(page);
+  await glimpse.open('cpu');
+  await glimpse.waitReady();
+  await nameClasses(page, ['animals', 'places']);
+  const animals = page.locator('[data-testid="class"][data-class-name="animals"]');
+  const places = page.locator('[data-testid="class"][data-class-name="places"]');
+  const pick = (bucket: typeof animals, names: string[]) => bucket.getByTestId('class-file-input').setInputFiles(
+    names.map((name) => ({ name, mimeType: 'image/jpeg', buffer: photo(name).bytes })));
+  await pick(animals, ['cat.jpg', 'coyote.jpg', 'flamingo.jpg']);
+  await pick(places, ['bridge.jpg', 'torch.jpg']);
+  await expect(animals.getByTestId('class-count')).toHaveAttribute('data-value', '3');
+  await expect(places.getByTestId('class-count')).toHaveAttribute('data-value', '2');
+  await expect(animals.locator('.class-photo[data-state="ready"]')).toHaveCount(3, { timeout: 60_000 });
+  await expect(places.locator('.class-photo[data-state="ready"]')).toHaveCount(2, { timeout: 60_000 });
+  const titles = await animals.locator('.class-photo').evaluateAll((items) => items.map((i) => i.getAttribute('title')));
+  expect(titles.sort()).toEqual(['cat.jpg', 'coyote.jpg', 'flamingo.jpg']);
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  await expect(page.locator('[data-testid="class-scores"][data-class-name="animals"]')).toHaveAttribute('data-trained', '3');
+  await expect(page.locator('[data-testid="class-scores"][data-class-name="places"]')).toHaveAttribute('data-trained', '2');
+  glimpse.expectPrivateAndClean();
+});
+
 test('webcam capture adds frames to a class (Chromium fake camera)', async ({ page }) => {
   const glimpse = new GlimpsePage(page);
   await glimpse.open('cpu');
