@@ -3,8 +3,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-// @ts-ignore: http-server ships no types
-import httpServer from 'http-server';
+import { spawn } from 'node:child_process';
 
 export const ROOT = path.join(__dirname, '..');
 const ORT_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm',
@@ -12,16 +11,33 @@ const ORT_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 
 
 export function ortSite(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'glimpse-ort-'));
-  for (const file of ['index.html', 'ort-bench.mjs']) copyFileSync(path.join(__dirname, 'ort', file), path.join(dir, file));
+  for (const file of ['index.html', 'ort-bench.mjs', 'ort-worker.mjs']) copyFileSync(path.join(__dirname, 'ort', file), path.join(dir, file));
   copyFileSync(path.join(ROOT, 'www', 'gpu-work.js'), path.join(dir, 'gpu-work.js'));
   for (const file of ORT_FILES) copyFileSync(path.join(ROOT, 'node_modules', 'onnxruntime-web', 'dist', file), path.join(dir, file));
   copyFileSync(path.join(ROOT, 'dist-bench', 'efficientnet-lite0.onnx'), path.join(dir, 'efficientnet-lite0.onnx'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Serves `dir` on 127.0.0.1:`port` with an hour of HTTP caching, as a static host would. */
+/**
+ * Serves `dir` on 127.0.0.1:`port` with an hour of HTTP caching, as a static host would, from a
+ * process of its own (not the one driving the browser, whose work would slow the serving).
+ */
 export async function serve(dir: string, port: number): Promise<{ close: () => Promise<void> }> {
-  const server = httpServer.createServer({ root: dir, cache: 3600, silent: true });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { close: () => new Promise<void>((resolve) => server.server.close(() => resolve())) };
+  const server = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'http-server', 'bin', 'http-server'), dir,
+    '-a', '127.0.0.1', '-p', String(port), '-c3600', '--silent'], { stdio: 'ignore' });
+  for (let tries = 0; ; tries++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      break;
+    } catch (error) {
+      if (tries > 100) throw new Error(`the server for ${dir} did not start: ${error}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    close: () => new Promise<void>((resolve) => {
+      server.once('exit', () => resolve());
+      server.kill();
+    }),
+  };
 }
