@@ -5,10 +5,13 @@
 //! Burn in: the page's binary is built without it, so it carries none of the engine's code or
 //! start-up work, only the plain data it exchanges with the worker.
 
+pub mod backend_race;
 pub mod engine;
 pub mod ml;
 pub mod protocol;
 
+#[cfg(target_arch = "wasm32")]
+pub mod gpu_adapter;
 #[cfg(target_arch = "wasm32")]
 pub mod store;
 #[cfg(target_arch = "wasm32")]

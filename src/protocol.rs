@@ -19,10 +19,11 @@ pub use crate::ml::metrics::Evaluation;
 use crate::ml::preprocess::{CropBox, DecodeError};
 pub use crate::ml::records::{EpochReport, SaliencyMethod};
 
-/// Which compute backend the person asked for (`?backend=` in the page URL).
+/// Which compute backend the person asked for (`?backend=` in the page URL); `Auto` runs the
+/// backend race (`backend_race`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BackendChoice {
-    /// WebGPU when an adapter exists, else the CPU.
+    /// The CPU first; WebGPU when it is measured faster and gives the same answers.
     Auto,
     Cpu,
     WebGpu,
@@ -53,14 +54,13 @@ pub struct BackendInfo {
     pub adapter: String,
     /// A fallback adapter (e.g. SwiftShader) that runs WebGPU on the CPU.
     pub software: bool,
-    /// Why WebGPU is not used, when the CPU runs instead of it.
-    pub fallback_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Request {
     Init {
-        backend: BackendChoice,
+        /// Chosen by the page (`BackendChoice`, then the backend race).
+        backend: BackendKind,
         weights_url: String,
         /// Count the WebGPU work of the engine (`www/gpu-work.js`): benchmarks and tests only.
         count_gpu_work: bool,
@@ -142,6 +142,27 @@ pub enum Request {
     /// A fault for the tests to inject (the page exposes it only under `?bench`): the engine must
     /// survive it with nothing lost.
     InjectFault(Fault),
+    /// Time the ImageNet model on the backend race's probe input and answer its logits
+    /// (`backend_race`).
+    Probe,
+}
+
+impl Request {
+    /// How many answers the worker owes for this request (progress not counted): the page waits
+    /// until none are owed before it hands its work to another engine.
+    pub fn answers(&self) -> u32 {
+        match self {
+            // `Classified`, then `Explained` when there is a class to explain.
+            Request::Classify { .. } => 2,
+            // `Ready` or `InitFailed`, which the page waits for anyway.
+            Request::Init { .. }
+            | Request::RemoveExample { .. }
+            | Request::Reset
+            | Request::CancelTraining
+            | Request::InjectFault(_) => 0,
+            _ => 1,
+        }
+    }
 }
 
 /// What `Request::InjectFault` breaks.
@@ -153,6 +174,9 @@ pub enum Fault {
     Abort,
     /// `GPUDevice.destroy()`: the browser reports the device lost, as after a driver reset.
     LoseDevice,
+    /// The engine's probe logits come out wrong from now on, as on a GPU whose driver computes
+    /// wrong numbers: the backend race must refuse that GPU.
+    WrongNumbers,
 }
 
 /// A saliency map over the model's crop: `side` x `side` bytes, 255 = most salient.
@@ -318,11 +342,71 @@ pub enum Response {
         reason: String,
         device_lost: bool,
     },
+    Probed(Result<crate::backend_race::Probe, String>),
+}
+
+impl Response {
+    /// How many of the answers owed (`Request::answers`) this one settles.
+    pub fn settles(&self) -> u32 {
+        match self {
+            // A photo that could not be classified gets no overlay after it.
+            Response::Classified { result, .. } => match result {
+                Ok(classification) if !classification.predictions.is_empty() => 1,
+                _ => 2,
+            },
+            Response::LoadProgress { .. }
+            | Response::Ready { .. }
+            | Response::InitFailed { .. }
+            | Response::TrainProgress(_)
+            | Response::EngineLost { .. } => 0,
+            _ => 1,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_classified_photo_settles_both_its_answers_only_with_its_overlay() {
+        let classify = Request::Classify {
+            id: 1,
+            bytes: Vec::new(),
+        };
+        assert_eq!(classify.answers(), 2);
+        let failed = Response::Classified {
+            id: 1,
+            result: Err(PhotoError::NotReady),
+        };
+        assert_eq!(failed.settles(), 2);
+        let answered = Response::Classified {
+            id: 1,
+            result: Ok(Classification {
+                predictions: vec![Prediction {
+                    class_index: 3,
+                    label: "x".into(),
+                    synonyms: Vec::new(),
+                    confidence: 1.0,
+                }],
+                width: 1,
+                height: 1,
+                crop: CropBox {
+                    x: 0,
+                    y: 0,
+                    side: 1,
+                },
+                elapsed_ms: 0.0,
+            }),
+        };
+        assert_eq!(answered.settles(), 1);
+        assert_eq!(Request::Probe.answers(), 1);
+        assert_eq!(Request::RemoveExample { id: 1 }.answers(), 0);
+        assert_eq!(
+            Response::Memory { wasm_bytes: 1 }.settles(),
+            Request::Memory.answers()
+        );
+    }
 
     #[test]
     fn gpu_work_since_is_the_difference() {

@@ -1,7 +1,8 @@
 //! Browser-only checks, run by wasm-bindgen-test inside a dedicated Web Worker in headless
 //! Chromium: the engine's worker session starts WebGPU there (SwiftShader here), loads the
 //! weights through fetch with progress, classifies a photo and explains it; the CPU path as well,
-//! and both give the same Grad-CAM. Then the WebGPU device is lost (`GPUDevice.destroy()`): the
+//! and both give the same Grad-CAM and the same probe logits (the backend race: the CPU wins
+//! against SwiftShader, and wrong numbers are refused). Then the WebGPU device is lost (`GPUDevice.destroy()`): the
 //! session learns it from the browser, and work on the lost device fails with an error instead of
 //! hanging or panicking, which is what lets the page replace the worker (`ui/recovery.rs`).
 #![cfg(target_arch = "wasm32")]
@@ -10,9 +11,8 @@ use std::cell::RefCell;
 
 use wasm_bindgen::JsCast;
 
-use glimpse::protocol::{
-    BackendChoice, BackendKind, Fault, Heatmap, Request, Response, SaliencyMethod,
-};
+use glimpse::backend_race::{Contender, LOGIT_TOLERANCE, Probe, judge, largest_difference};
+use glimpse::protocol::{BackendKind, Fault, Heatmap, Request, Response, SaliencyMethod};
 use glimpse::worker::Session;
 use wasm_bindgen_test::*;
 
@@ -28,12 +28,12 @@ fn weights_url() -> String {
     web_sys::Url::create_object_url_with_blob(&blob).expect("object url")
 }
 
-async fn start_and_classify(choice: BackendChoice) -> (Session, Vec<Response>) {
+async fn start_and_classify(kind: BackendKind) -> (Session, Vec<Response>) {
     let responses = RefCell::new(Vec::new());
     let respond = |r: Response| responses.borrow_mut().push(r);
     let mut session = Session::default();
     let init = Request::Init {
-        backend: choice,
+        backend: kind,
         weights_url: weights_url(),
         count_gpu_work: false,
         fused_gpu_kernels: true,
@@ -71,6 +71,18 @@ async fn start_and_classify(choice: BackendChoice) -> (Session, Vec<Response>) {
         session.handle(explain, &respond).await;
     }
     (session, responses.into_inner())
+}
+
+async fn probe(session: &mut Session) -> Probe {
+    let answer = RefCell::new(None);
+    session
+        .handle(Request::Probe, &|r| {
+            if let Response::Probed(result) = r {
+                answer.replace(Some(result.expect("probed")));
+            }
+        })
+        .await;
+    answer.into_inner().expect("one answer to the probe")
 }
 
 /// Waits `ms` milliseconds (the worker's event loop runs meanwhile).
@@ -151,7 +163,7 @@ fn check(responses: &[Response], kind: BackendKind) {
 
 #[wasm_bindgen_test]
 async fn worker_sessions_on_webgpu_and_cpu_agree() {
-    let (mut session, gpu) = start_and_classify(BackendChoice::WebGpu).await;
+    let (mut session, gpu) = start_and_classify(BackendKind::WebGpu).await;
     check(&gpu, BackendKind::WebGpu);
     let software = gpu
         .iter()
@@ -159,7 +171,7 @@ async fn worker_sessions_on_webgpu_and_cpu_agree() {
     // Headless Chromium here only has SwiftShader; the page must say so.
     assert!(software, "SwiftShader is reported as a software adapter");
 
-    let (_, cpu) = start_and_classify(BackendChoice::Cpu).await;
+    let (mut cpu_session, cpu) = start_and_classify(BackendKind::Cpu).await;
     check(&cpu, BackendKind::Cpu);
 
     // The same Grad-CAM on both devices, within a small tolerance (values are 0..255).
@@ -176,6 +188,44 @@ async fn worker_sessions_on_webgpu_and_cpu_agree() {
         &format!("Grad-CAM WebGPU vs CPU: mean |diff| {mean:.3}, max {max} (of 255)").into(),
     );
     assert!(mean < 1.0 && max <= 8, "mean {mean}, max {max}");
+
+    // The backend race's probe, on both: the same logits; the CPU is faster than SwiftShader and
+    // wins; a GPU whose numbers come out wrong is refused.
+    let cpu_probe = probe(&mut cpu_session).await;
+    let gpu_probe = probe(&mut session).await;
+    let difference = largest_difference(&cpu_probe.logits, &gpu_probe.logits);
+    web_sys::console::log_1(
+        &format!(
+            "probe: CPU {:.1} ms, WebGPU {:.1} ms, logits differ by {difference:.2e}",
+            cpu_probe.ms, gpu_probe.ms
+        )
+        .into(),
+    );
+    assert_eq!(cpu_probe.logits.len(), 1000);
+    assert!(difference <= LOGIT_TOLERANCE, "{difference}");
+    let verdict = judge(
+        "SwiftShader",
+        true,
+        &cpu_probe,
+        Contender::Probed(&gpu_probe),
+        false,
+        0.0,
+    );
+    assert_eq!(verdict.winner, BackendKind::Cpu, "{verdict:?}");
+    session
+        .handle(Request::InjectFault(Fault::WrongNumbers), &|_| {})
+        .await;
+    let wrong = probe(&mut session).await;
+    let verdict = judge(
+        "SwiftShader",
+        true,
+        &cpu_probe,
+        Contender::Probed(&wrong),
+        true,
+        0.0,
+    );
+    assert_eq!(verdict.winner, BackendKind::Cpu);
+    assert!(verdict.reason.unwrap().contains("differ from the CPU's"));
 
     // Last (the WebGPU runtime cannot be started twice in one worker): lose the device.
     let responses = RefCell::new(Vec::new());

@@ -15,6 +15,7 @@ use super::teach::{
     Example, KeptExample, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings,
     thumbnail_jpeg,
 };
+use crate::backend_race::{PROBE_RUNS, Probe, median, probe_pixels};
 use crate::ml::labels::{self, ClassName};
 use crate::ml::model::{EfficientNetLite0, INPUT_SIZE};
 use crate::ml::predict::top_k;
@@ -331,6 +332,23 @@ impl Engine {
         read_floats(self.model.forward(x))
             .await
             .map_err(|e| e.to_string())
+    }
+
+    /// The backend race's probe (`backend_race`): one untimed forward pass of its input (any
+    /// kernel compiled late compiles there), then `PROBE_RUNS` timed ones.
+    pub async fn probe(&self) -> Result<Probe, String> {
+        let pixels = probe_pixels();
+        let mut logits = self.forward_pass(&pixels, 1).await?;
+        let mut times_ms = Vec::with_capacity(PROBE_RUNS);
+        for _ in 0..PROBE_RUNS {
+            let started = Instant::now();
+            logits = self.forward_pass(&pixels, 1).await?;
+            times_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(Probe {
+            ms: median(&times_ms),
+            logits,
+        })
     }
 
     /// Times `runs` ImageNet forward passes of `batch` copies of one model input (upload, network,

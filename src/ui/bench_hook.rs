@@ -5,8 +5,10 @@
 //! `window.glimpseGpuWork(pixels, batch)`, a promise of the WebGPU work of the first forward pass
 //! at that batch and of the next one (`{ first_pass, pass }`, each with dispatches, submits,
 //! readbacks and pipelines; the worker counts them with `gpu-work.js`);
-//! `window.glimpseInjectFault("crash" | "abort" | "device-lost")` for the fault tests; and
-//! `window.glimpseLoadTimings` once the model is ready.
+//! `window.glimpseInjectFault("crash" | "abort" | "device-lost")` for the fault tests;
+//! `window.glimpseAnswers` and the backend race's knobs (`race=webgpu-wins`,
+//! `gpu-fault=wrong-numbers`) for its tests; and `window.glimpseLoadTimings` once the model is
+//! ready.
 
 use std::rc::Rc;
 
@@ -32,6 +34,45 @@ pub(super) fn fused_gpu_kernels() -> bool {
         .and_then(|params| params.get("gpu-kernels"))
         .as_deref()
         != Some("off")
+}
+
+/// `?bench&race=webgpu-wins`: WebGPU wins the backend race on speed whatever the times (its
+/// answers are still checked), so that the switch is tested on a software adapter.
+pub(super) fn prefer_webgpu() -> bool {
+    wanted() && query().and_then(|params| params.get("race")).as_deref() == Some("webgpu-wins")
+}
+
+/// `?bench&gpu-fault=wrong-numbers`: the race's WebGPU engine computes wrong logits.
+pub(super) fn wrong_gpu_numbers() -> bool {
+    wanted()
+        && query()
+            .and_then(|params| params.get("gpu-fault"))
+            .as_deref()
+            == Some("wrong-numbers")
+}
+
+/// Under `?bench`, `window.glimpseAnswers[id]` counts the answers photo `id` got (the race's test:
+/// one each, across the switch).
+pub(super) fn count_answer(id: u32) {
+    if !wanted() {
+        return;
+    }
+    let global = js_sys::global();
+    let key = JsValue::from_str("glimpseAnswers");
+    let answers = js_sys::Reflect::get(&global, &key)
+        .ok()
+        .filter(|a| a.is_object())
+        .unwrap_or_else(|| {
+            let fresh: JsValue = js_sys::Object::new().into();
+            let _ = js_sys::Reflect::set(&global, &key, &fresh);
+            fresh
+        });
+    let id = JsValue::from(id);
+    let count = js_sys::Reflect::get(&answers, &id)
+        .ok()
+        .and_then(|c| c.as_f64())
+        .unwrap_or(0.0);
+    let _ = js_sys::Reflect::set(&answers, &id, &JsValue::from(count + 1.0));
 }
 
 impl EngineClient {

@@ -12,17 +12,19 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::{Rc, Weak};
 
-use gloo_worker::{Spawnable, WorkerBridge};
+use gloo_worker::Spawnable;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::backend_race::{BackendRace, Link, RaceState, kept_verdict};
 use super::keep::Keeper;
 use super::remote::RemoteEngine;
 use super::teach::state::{ExampleState, Teach, TeachPhoto, TrainingState};
+use crate::backend_race::Probe;
 use crate::protocol::{
-    BackendChoice, BackendInfo, Classification, Heatmap, KeptExample, Request, Response,
-    SaliencyMethod, SavedModel,
+    BackendChoice, BackendInfo, BackendKind, Classification, Fault, Heatmap, KeptExample, Request,
+    Response, SaliencyMethod, SavedModel,
 };
 
 /// Two in flight: one being classified, one being decoded/sent, so the worker never idles.
@@ -115,9 +117,17 @@ pub struct EngineClient {
     pub(super) benchmarks: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
     pub(super) gpu_work_counts: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
     pub(super) memory_probes: RefCell<VecDeque<js_sys::Function>>,
-    bridge: RefCell<Option<WorkerBridge<RemoteEngine>>>,
-    /// The backend asked for; a restart after a lost GPU may fall back from it.
-    pub(super) choice: Cell<BackendChoice>,
+    /// The engine's worker, which answers the person's photos.
+    bridge: RefCell<Option<Link>>,
+    /// The serial number of the last worker started.
+    serials: Cell<u32>,
+    /// Answers the engine still owes (`Request::answers`): none at a quiet moment.
+    owed: Cell<u32>,
+    /// What the engine runs on; a restart after a lost GPU may fall back from it.
+    pub(super) kind: Cell<BackendKind>,
+    race: BackendRace,
+    /// The backend race, for the `backend` element (`RaceState::Forced` under `?backend=`).
+    pub race_state: RwSignal<RaceState>,
     pub status: RwSignal<ModelStatus>,
     /// What happened to the engine, for the person (a lost GPU, a restart), until dismissed.
     pub notice: RwSignal<Option<String>>,
@@ -161,7 +171,17 @@ impl EngineClient {
             gpu_work_counts: RefCell::new(VecDeque::new()),
             memory_probes: RefCell::new(VecDeque::new()),
             bridge: RefCell::new(None),
-            choice: Cell::new(choice),
+            serials: Cell::new(0),
+            owed: Cell::new(0),
+            kind: Cell::new(match choice {
+                BackendChoice::WebGpu => BackendKind::WebGpu,
+                BackendChoice::Cpu | BackendChoice::Auto => BackendKind::Cpu,
+            }),
+            race: BackendRace::default(),
+            race_state: RwSignal::new(match choice {
+                BackendChoice::Auto => RaceState::Starting,
+                _ => RaceState::Forced,
+            }),
             status: RwSignal::new(ModelStatus::Loading {
                 loaded: 0,
                 total: None,
@@ -184,12 +204,17 @@ impl EngineClient {
         mark("glimpse-worker-spawned");
         client.restore_saved();
         client.expose_benchmark();
+        if choice == BackendChoice::Auto {
+            client.look_for_gpu();
+        }
         client
     }
 
-    /// Starts a worker and asks it to load the model on the chosen backend. A worker already
-    /// there is let go (its bridge dropped): it has closed itself, or closes on that.
-    pub(super) fn spawn_worker(self: &Rc<Self>) {
+    /// Starts a worker and asks it to load the model on `kind`; its answers reach
+    /// `on_engine_response` with the worker's serial number.
+    fn spawn_engine(self: &Rc<Self>, kind: BackendKind) -> Link {
+        let serial = self.serials.get() + 1;
+        self.serials.set(serial);
         let weak: Weak<Self> = Rc::downgrade(self);
         // `with_loader`: start Trunk's loader script itself rather than a blob: shim, so the worker
         // has a real URL (relative imports resolve, and a CSP needs no blob: workers).
@@ -198,22 +223,171 @@ impl EngineClient {
             .as_module(false)
             .callback(move |response| {
                 if let Some(client) = weak.upgrade() {
-                    client.on_response(response);
+                    client.on_engine_response(serial, response);
                 }
             })
             .spawn(WORKER_SCRIPT);
         bridge.send(Request::Init {
-            backend: self.choice.get(),
+            backend: kind,
             weights_url: weights_url(),
             count_gpu_work: super::bench_hook::wanted(),
             fused_gpu_kernels: super::bench_hook::fused_gpu_kernels(),
         });
-        self.bridge.replace(Some(bridge));
+        (serial, bridge)
+    }
+
+    /// Starts the engine's worker on `kind`. A worker already there is let go (its bridge
+    /// dropped): it has closed itself, or closes on that.
+    pub(super) fn spawn_worker(self: &Rc<Self>) {
+        let link = self.spawn_engine(self.kind.get());
+        self.owed.set(0);
+        self.bridge.replace(Some(link));
     }
 
     /// Lets the worker go: its answers are ignored from now on.
     pub(super) fn bridge_gone(&self) {
         self.bridge.replace(None);
+    }
+
+    fn on_engine_response(self: &Rc<Self>, serial: u32, response: Response) {
+        let engine = self.bridge.borrow().as_ref().map(|(s, _)| *s);
+        if engine == Some(serial) {
+            self.owed
+                .set(self.owed.get().saturating_sub(response.settles()));
+            self.on_response(response);
+            self.take_over_when_quiet();
+        } else if self.race.contender_serial() == Some(serial) {
+            self.on_contender_response(response);
+        }
+    }
+
+    /// Auto mode: finds the WebGPU adapter and, unless an earlier visit settled the choice,
+    /// races a WebGPU engine against the CPU one (`backend_race`).
+    fn look_for_gpu(self: &Rc<Self>) {
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            match crate::gpu_adapter::probe_adapter().await {
+                Err(reason) => client.race_state.set(RaceState::Unavailable(reason)),
+                Ok(adapter) => {
+                    if let Some(verdict) = kept_verdict(&adapter.description) {
+                        client.race_state.set(RaceState::Decided {
+                            verdict,
+                            earlier: true,
+                        });
+                        return;
+                    }
+                    client
+                        .race
+                        .set_adapter(adapter.description.clone(), adapter.software);
+                    client.race_state.set(RaceState::Measuring {
+                        adapter: adapter.description,
+                    });
+                    client.start_contender();
+                }
+            }
+        });
+    }
+
+    /// The contender starts once the CPU engine is ready, so that it never delays the first
+    /// answer.
+    fn start_contender(self: &Rc<Self>) {
+        let measuring = matches!(self.race_state.get_untracked(), RaceState::Measuring { .. });
+        if !measuring || !self.is_ready() || self.restarting.get() || self.race.started() {
+            return;
+        }
+        let link = self.spawn_engine(BackendKind::WebGpu);
+        if super::bench_hook::wrong_gpu_numbers() {
+            link.1.send(Request::InjectFault(Fault::WrongNumbers));
+        }
+        self.race.enter(link);
+    }
+
+    fn on_contender_response(self: &Rc<Self>, response: Response) {
+        match response {
+            Response::Ready { backend, .. } => {
+                self.race.contender_ready(backend);
+                self.ask_cpu_probe();
+            }
+            Response::InitFailed { message } => self.contender_failed(message),
+            Response::EngineLost { reason, .. } => self.contender_failed(reason),
+            Response::Probed(Ok(probe)) => {
+                self.race.gpu_probed(probe);
+                self.decide_race();
+            }
+            Response::Probed(Err(message)) => self.contender_failed(message),
+            // Loading progress: the person follows the engine that answers them.
+            _ => {}
+        }
+    }
+
+    fn ask_cpu_probe(&self) {
+        if self.race.ask_cpu() {
+            self.send(Request::Probe);
+        }
+    }
+
+    fn contender_failed(self: &Rc<Self>, message: String) {
+        self.race.contender_failed(message);
+        self.ask_cpu_probe();
+        self.decide_race();
+    }
+
+    /// The CPU engine's probe: the contender is probed next, one after the other, so that
+    /// neither is timed while the other runs its probe.
+    fn on_cpu_probed(self: &Rc<Self>, result: Result<Probe, String>) {
+        match result {
+            Ok(probe) => {
+                self.race.cpu_probed(probe);
+                self.race.send_to_contender(Request::Probe);
+                self.decide_race();
+            }
+            Err(message) => {
+                self.race.abandon();
+                self.race_state.set(RaceState::Unavailable(format!(
+                    "the CPU engine could not be timed: {message}"
+                )));
+            }
+        }
+    }
+
+    fn decide_race(self: &Rc<Self>) {
+        if let Some(verdict) = self.race.decide(super::bench_hook::prefer_webgpu()) {
+            self.race_state.set(RaceState::Decided {
+                verdict,
+                earlier: false,
+            });
+            self.take_over_when_quiet();
+        }
+    }
+
+    /// A winning contender becomes the engine once the CPU engine owes no answer: nothing in
+    /// flight is lost or answered twice. It is handed the person's work as after a restart.
+    fn take_over_when_quiet(self: &Rc<Self>) {
+        if !self.race.switching() || self.owed.get() > 0 || self.restarting.get() {
+            return;
+        }
+        let Some((link, backend)) = self.race.take_winner() else {
+            return;
+        };
+        let load_ms = match self.status.get_untracked() {
+            ModelStatus::Ready { load_ms, .. } => load_ms,
+            _ => 0.0,
+        };
+        self.bridge.replace(Some(link));
+        self.kind.set(BackendKind::WebGpu);
+        self.hand_over_work();
+        self.status.set(ModelStatus::Ready { backend, load_ms });
+        self.pump();
+    }
+
+    /// The race stops (the engine is being restarted): the CPU answers; the person is told.
+    pub(super) fn abandon_race(&self) {
+        if matches!(self.race_state.get_untracked(), RaceState::Measuring { .. }) {
+            self.race.abandon();
+            self.race_state.set(RaceState::Unavailable(
+                "the measurement of WebGPU stopped because the engine restarted".into(),
+            ));
+        }
     }
 
     /// `?bench` promises the lost worker will never answer.
@@ -232,7 +406,8 @@ impl EngineClient {
     }
 
     pub(super) fn send(&self, request: Request) {
-        if let Some(bridge) = self.bridge.borrow().as_ref() {
+        if let Some((_, bridge)) = self.bridge.borrow().as_ref() {
+            self.owed.set(self.owed.get() + request.answers());
             bridge.send(request);
         }
     }
@@ -256,6 +431,7 @@ impl EngineClient {
                     load_ms: timings.engine_ms(),
                 });
                 self.pump();
+                self.start_contender();
             }
             Response::InitFailed { message } => {
                 if self.restarting.get() && self.retry_on_cpu(&message) {
@@ -269,6 +445,7 @@ impl EngineClient {
                 device_lost,
             } => self.on_engine_lost(reason, device_lost),
             Response::Classified { id, result } => {
+                super::bench_hook::count_answer(id);
                 self.in_flight.set(self.in_flight.get().saturating_sub(1));
                 self.set_state(
                     id,
@@ -323,6 +500,7 @@ impl EngineClient {
             Response::Benchmarked(result) => self.on_benchmarked(result),
             Response::GpuWorkCounted(result) => self.on_gpu_work_counted(result),
             Response::Memory { wasm_bytes } => self.on_memory(wasm_bytes),
+            Response::Probed(result) => self.on_cpu_probed(result),
             Response::Explained {
                 id,
                 class_index,
@@ -646,7 +824,8 @@ impl EngineClient {
 
     /// Hands queued photos to the worker while fewer than `IN_FLIGHT` are there.
     pub(super) fn pump(self: &Rc<Self>) {
-        if !self.is_ready() {
+        // A winning contender is about to take over: new work waits for it.
+        if !self.is_ready() || self.race.switching() {
             return;
         }
         while self.in_flight.get() < IN_FLIGHT {

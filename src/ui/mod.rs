@@ -1,5 +1,6 @@
 //! The page: Leptos components that talk to the engine only through `client` (the protocol).
 
+mod backend_race;
 mod bench_hook;
 mod client;
 mod drop_zone;
@@ -48,6 +49,7 @@ fn App() -> impl IntoView {
     let status = client.with_value(|c| c.status);
     let notice = client.with_value(|c| c.notice);
     let cards = client.with_value(|c| c.cards);
+    let race = client.with_value(|c| c.race_state);
 
     // Pasting an image anywhere on the page adds it, like dropping it.
     let paste = window_event_listener(leptos::ev::paste, move |event| {
@@ -84,7 +86,7 @@ fn App() -> impl IntoView {
                 <h1>"Glimpse"</h1>
                 <p class="tagline">"Private image classification. Your photos never leave this device."</p>
             </div>
-            <StatusBar status=status />
+            <StatusBar status=status race=race />
         </header>
         <main>
             {move || notice.get().map(|text| view! {

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use super::client::{CardState, EngineClient, Job, ModelStatus, OverlayChoice};
 use super::keep::ImportState;
 use super::teach::state::TrainingState;
-use crate::protocol::{BackendChoice, BackendInfo, BackendKind, Request, SaliencyMethod};
+use crate::protocol::{BackendInfo, BackendKind, Request, SaliencyMethod};
 
 /// Restarts allowed within `RESTART_WINDOW_MS` before the page gives up.
 const MAX_RESTARTS: usize = 3;
@@ -78,8 +78,15 @@ impl EngineClient {
             ));
         }
         self.reject_probes();
+        self.abandon_race();
         self.spawn_worker();
-        // Queued behind `Init`: the worker serves them once the model has loaded.
+        self.hand_over_work();
+    }
+
+    /// Sends the engine the person's work: the training photos (kept copies and embeddings),
+    /// the trained model and the model choice. Queued behind `Init` on a new worker, which
+    /// serves them once the model has loaded.
+    pub(super) fn hand_over_work(&self) {
         for (&id, kept) in self.kept.borrow().iter() {
             self.send(Request::RestoreExample {
                 id,
@@ -163,10 +170,10 @@ impl EngineClient {
     /// A WebGPU start that fails after a lost device falls back to the CPU rather than leaving
     /// the person without a model. Returns whether it did.
     pub(super) fn retry_on_cpu(self: &Rc<Self>, message: &str) -> bool {
-        if self.choice.get() == BackendChoice::Cpu {
+        if self.kind.get() == BackendKind::Cpu {
             return false;
         }
-        self.choice.set(BackendChoice::Cpu);
+        self.kind.set(BackendKind::Cpu);
         let what = format!(
             "{} WebGPU could not start again ({message}).",
             self.loss.borrow()

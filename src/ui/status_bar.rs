@@ -1,8 +1,9 @@
 //! Model status (`model-status`, with a progress bar while the weights load) and the backend
-//! that runs the model (`backend`).
+//! that runs the model (`backend`), with the backend race's figures and verdict.
 
 use leptos::prelude::*;
 
+use super::backend_race::{RaceState, describe};
 use super::client::ModelStatus;
 use crate::protocol::{BackendInfo, BackendKind};
 
@@ -24,7 +25,7 @@ fn megabytes(bytes: u64) -> String {
 }
 
 #[component]
-pub fn StatusBar(status: RwSignal<ModelStatus>) -> impl IntoView {
+pub fn StatusBar(status: RwSignal<ModelStatus>, race: RwSignal<RaceState>) -> impl IntoView {
     let state = move || match status.get() {
         ModelStatus::Loading { .. } => "loading",
         ModelStatus::Ready { .. } => "ready",
@@ -62,6 +63,11 @@ pub fn StatusBar(status: RwSignal<ModelStatus>) -> impl IntoView {
         ModelStatus::Ready { backend, .. } => Some(backend),
         _ => None,
     };
+    let verdict = move || match race.get() {
+        RaceState::Decided { verdict, .. } => Some(verdict),
+        _ => None,
+    };
+    let race_text = move || race.with(describe);
     view! {
         <div class="status" data-testid="model-status" data-state=state role="status">
             <span class="dot" aria-hidden="true"></span>
@@ -74,13 +80,18 @@ pub fn StatusBar(status: RwSignal<ModelStatus>) -> impl IntoView {
         <div class="backend" data-testid="backend"
             data-kind=move || backend().map(|b| match b.kind { BackendKind::WebGpu => "webgpu", BackendKind::Cpu => "cpu" })
             data-software=move || backend().map(|b| b.software.to_string())
-            title=move || backend().and_then(|b| b.fallback_reason)>
+            data-race=move || race_text().0
+            data-cpu-ms=move || verdict().map(|v| format!("{:.1}", v.cpu_ms))
+            data-webgpu-ms=move || verdict().and_then(|v| v.webgpu_ms).map(|ms| format!("{ms:.1}"))>
             {move || match backend() {
                 Some(b) => backend_text(&b),
                 None => "Backend: starting…".to_string(),
             }}
-            {move || backend().and_then(|b| b.fallback_reason).map(|reason| view! {
-                <span class="fallback">{format!(" — {reason}")}</span>
+            {move || race_text().1.map(|figures| view! {
+                <span class="race" data-testid="backend-race">{format!(" — {figures}")}</span>
+            })}
+            {move || race_text().2.map(|reason| view! {
+                <span class="fallback" data-testid="backend-reason">{format!(" — {reason}")}</span>
             })}
         </div>
     }

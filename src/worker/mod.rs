@@ -22,7 +22,7 @@ use burn::tensor::wgpu::wgpu;
 
 use crate::engine::Engine;
 use crate::protocol::{
-    BackendChoice, BackendInfo, ByteBuf, Fault, GpuWork, GpuWorkCount, LoadTimings, PhotoError,
+    BackendInfo, BackendKind, ByteBuf, Fault, GpuWork, GpuWorkCount, LoadTimings, PhotoError,
     Project, Request, Response, SaliencyMethod,
 };
 
@@ -116,6 +116,8 @@ pub struct Session {
     /// Why the WebGPU device was lost, once it is.
     lost: Arc<OnceLock<String>>,
     jobs: UnboundedSender<Job>,
+    /// Set by `Fault::WrongNumbers`: the probe's logits come out wrong.
+    wrong_numbers: bool,
 }
 
 /// Lets the worker's event loop run (and a cancel message arrive) between training epochs.
@@ -270,6 +272,20 @@ impl Session {
                 Some(gpu) => gpu.destroy(),
                 None => log::warn!("no GPU device to lose: the engine runs on the CPU"),
             },
+            Request::InjectFault(Fault::WrongNumbers) => self.wrong_numbers = true,
+            Request::Probe => {
+                let result = match self.engine.as_ref() {
+                    Some(engine) => engine.probe().await,
+                    None => Err(NOT_LOADED.into()),
+                };
+                respond(Response::Probed(result.map(|mut probe| {
+                    if self.wrong_numbers {
+                        // As a broken driver would: an answer, but not the right one.
+                        probe.logits.reverse();
+                    }
+                    probe
+                })));
+            }
             Request::UseModel { personal } => {
                 let result = match self.engine.as_mut() {
                     Some(engine) => engine.use_personal_model(personal),
@@ -341,6 +357,7 @@ impl Session {
             gpu: None,
             lost: Arc::default(),
             jobs,
+            wrong_numbers: false,
         }
     }
 
@@ -386,14 +403,14 @@ async fn count_gpu_work(
 
 /// Picks the device, downloads the weights (streaming progress) and warms the model up.
 async fn start(
-    choice: BackendChoice,
+    kind: BackendKind,
     weights_url: &str,
     respond: &dyn Fn(Response),
     timings: &mut LoadTimings,
 ) -> Result<(Engine, BackendInfo, Option<wgpu::Device>), String> {
     // Device first: a forced-WebGPU failure should not cost a 9 MB download before it is told.
     let phase = Instant::now();
-    let backend::Selected { device, info, gpu } = backend::select(choice).await?;
+    let backend::Selected { device, info, gpu } = backend::select(kind).await?;
     timings.device_ms = timings::ms_since(phase);
     let phase = Instant::now();
     let weights = fetch::bytes_with_progress(weights_url, |loaded, total| {
