@@ -7,6 +7,9 @@
 //! and leaves bias and clamp to two more passes. Here each channel is padded once into a scratch
 //! plane (split into even and odd columns for stride 2, so every tap reads contiguous values),
 //! and outputs are built eight at a time in registers over all k² taps before a single store.
+//! The filter size and stride are compile-time constants, so the taps unroll and each padded row
+//! is bounds-checked once per group of outputs rather than once per tap; only the padding of the
+//! scratch plane is zeroed, not all of it.
 
 use wide::f32x8;
 
@@ -24,6 +27,11 @@ pub struct Depthwise {
 /// Outputs computed together in registers (one `f32x8`: two 128-bit vectors on wasm).
 const LANES: usize = 8;
 
+/// Values of a padded row one group of outputs reads in one phase: `LANES` plus the reach of a
+/// 5x5 filter (4 columns at stride 1, 2 per phase at stride 2). A fixed size lets the compiler
+/// check the bounds once per row instead of once per tap.
+const WINDOW: usize = 12;
+
 /// TF "SAME": the output is `ceil(size / stride)`; the padding goes after when odd.
 pub(super) fn same(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
     let out = size.div_ceil(stride);
@@ -32,6 +40,12 @@ pub(super) fn same(size: usize, kernel: usize, stride: usize) -> (usize, usize) 
 }
 
 impl Depthwise {
+    /// The shapes this kernel handles: EfficientNet-Lite's 3x3 and 5x5 filters at stride 1 or
+    /// 2 (anything else takes Burn's convolution).
+    pub fn supports(kernel: usize, stride: usize) -> bool {
+        matches!(kernel, 3 | 5) && matches!(stride, 1 | 2)
+    }
+
     pub fn output_size(&self) -> (usize, usize) {
         (
             same(self.height, self.kernel, self.stride).0,
@@ -42,57 +56,63 @@ impl Depthwise {
     /// `input` is `[batch, channels, height, width]`, `weights` `[channels, 1, kernel, kernel]`,
     /// `bias` `[channels]`; answers `[batch, channels, out_height, out_width]`.
     pub fn forward(&self, input: &[f32], weights: &[f32], bias: &[f32], relu6: bool) -> Vec<f32> {
+        match (self.kernel, self.stride) {
+            (3, 1) => self.run::<3, 1>(input, weights, bias, relu6),
+            (3, 2) => self.run::<3, 2>(input, weights, bias, relu6),
+            (5, 1) => self.run::<5, 1>(input, weights, bias, relu6),
+            (5, 2) => self.run::<5, 2>(input, weights, bias, relu6),
+            _ => panic!("depthwise {self:?} is not supported: check Depthwise::supports"),
+        }
+    }
+
+    /// The kernel for one filter size `K` and stride `S`, known at compile time so that the taps
+    /// unroll into straight-line vector code.
+    fn run<const K: usize, const S: usize>(
+        &self,
+        input: &[f32],
+        weights: &[f32],
+        bias: &[f32],
+        relu6: bool,
+    ) -> Vec<f32> {
         let Self {
             channels,
             height,
             width,
-            kernel,
-            stride,
+            ..
         } = *self;
-        assert!(
-            stride == 1 || stride == 2,
-            "depthwise stride must be 1 or 2"
-        );
         let plane = height * width;
-        let (out_h, pad_top) = same(height, kernel, stride);
-        let (out_w, pad_left) = same(width, kernel, stride);
-        // Columns per phase of the padded row: enough for every tap of every (rounded-up) output.
-        let span = out_w.div_ceil(LANES) * LANES + kernel;
-        let phases = stride;
-        let rows = (out_h - 1) * stride + kernel;
-        let mut scratch = vec![0.0f32; rows * phases * span];
+        let (out_h, pad_top) = same(height, K, S);
+        let (out_w, pad_left) = same(width, K, S);
+        // Columns per phase of the padded row: every window of every (rounded-up) output group.
+        let span = out_w.div_ceil(LANES) * LANES + (WINDOW - LANES);
+        let rows = (out_h - 1) * S + K;
+        let mut scratch = vec![0.0f32; rows * S * span];
         let mut out = vec![0.0f32; input.len() / plane * out_h * out_w];
-        // Where tap kw of output 0 reads in a padded row: column kw lives in phase kw % stride.
-        let taps: Vec<usize> = (0..kernel)
-            .map(|kw| (kw % stride) * span + kw / stride)
-            .collect();
+        let padding = Padding {
+            width,
+            height,
+            top: pad_top,
+            left: pad_left,
+            stride: S,
+            span,
+        };
         for (image, out_image) in input
             .chunks_exact(channels * plane)
             .zip(out.chunks_exact_mut(channels * out_h * out_w))
         {
             for c in 0..channels {
-                pad_plane(
-                    &image[c * plane..(c + 1) * plane],
-                    width,
-                    pad_top,
-                    pad_left,
-                    stride,
-                    span,
-                    &mut scratch,
-                );
-                let filter = &weights[c * kernel * kernel..(c + 1) * kernel * kernel];
+                padding.copy(&image[c * plane..(c + 1) * plane], &mut scratch);
+                let filter = &weights[c * K * K..(c + 1) * K * K];
                 let out_plane = &mut out_image[c * out_h * out_w..(c + 1) * out_h * out_w];
                 for (oh, out_row) in out_plane.chunks_exact_mut(out_w).enumerate() {
-                    let rows = &scratch[oh * stride * phases * span..];
                     let row = Row {
-                        rows,
+                        rows: &scratch[oh * S * S * span..],
                         filter,
-                        taps: &taps,
-                        row_len: phases * span,
+                        span,
                         bias: bias[c],
                         relu6,
                     };
-                    row.fill(out_row);
+                    row.fill::<K, S>(out_row);
                 }
             }
         }
@@ -104,74 +124,121 @@ impl Depthwise {
 struct Row<'a> {
     rows: &'a [f32],
     filter: &'a [f32],
-    taps: &'a [usize],
-    row_len: usize,
+    span: usize,
     bias: f32,
     relu6: bool,
 }
 
 impl Row<'_> {
-    /// Writes the row, eight outputs at a time.
+    /// Writes the row, eight outputs at a time; bias and clamp stay in registers.
     #[inline(always)]
-    fn fill(&self, out_row: &mut [f32]) {
-        for first in (0..out_row.len()).step_by(LANES) {
-            let acc = self.taps_sum(first).to_array();
-            let end = (first + LANES).min(out_row.len());
-            for (o, a) in out_row[first..end].iter_mut().zip(acc) {
-                *o = if self.relu6 { a.clamp(0.0, 6.0) } else { a };
+    fn fill<const K: usize, const S: usize>(&self, out_row: &mut [f32]) {
+        let (zero, six) = (f32x8::splat(0.0), f32x8::splat(6.0));
+        for (group, out) in out_row.chunks_mut(LANES).enumerate() {
+            let mut acc = self.taps_sum::<K, S>(group * LANES);
+            if self.relu6 {
+                acc = acc.max(zero).min(six);
             }
+            let acc = acc.to_array();
+            out.copy_from_slice(&acc[..out.len()]);
         }
     }
 
-    /// Eight outputs from `first` on, in registers over all k² taps: `bias + sum w * x`.
+    /// Eight outputs from `first` on, in registers over all K² taps: `bias + sum w * x`.
     #[inline(always)]
-    fn taps_sum(&self, first: usize) -> f32x8 {
-        let kernel = self.taps.len();
+    fn taps_sum<const K: usize, const S: usize>(&self, first: usize) -> f32x8 {
+        let filter = &self.filter[..K * K];
         let mut acc = f32x8::splat(self.bias);
-        for kh in 0..kernel {
-            let row = &self.rows[kh * self.row_len..];
-            for (kw, &tap) in self.taps.iter().enumerate() {
-                let x: [f32; LANES] = row[tap + first..tap + first + LANES]
-                    .try_into()
-                    .expect("eight values");
-                acc += f32x8::splat(self.filter[kh * kernel + kw]) * f32x8::new(x);
+        let row_len = S * self.span;
+        for kh in 0..K {
+            let start = kh * row_len + first;
+            let even = window(self.rows, start);
+            // Stride 2: the odd columns are the row's second phase.
+            let odd = window(self.rows, start + (S - 1) * self.span);
+            for kw in 0..K {
+                let (phase, offset) = if S == 1 {
+                    (even, kw)
+                } else if kw % 2 == 0 {
+                    (even, kw / 2)
+                } else {
+                    (odd, kw / 2)
+                };
+                acc += f32x8::splat(filter[kh * K + kw]) * lanes(phase, offset);
             }
         }
         acc
     }
 }
 
-/// Copies one channel into `scratch` with zero padding: row `r` of the padded plane holds its
-/// even columns, then (stride 2) its odd columns, `span` values each.
-fn pad_plane(
-    plane: &[f32],
+#[inline(always)]
+fn window(rows: &[f32], start: usize) -> &[f32; WINDOW] {
+    rows[start..start + WINDOW]
+        .try_into()
+        .expect("the scratch rows hold every window")
+}
+
+#[inline(always)]
+fn lanes(window: &[f32; WINDOW], offset: usize) -> f32x8 {
+    let values: [f32; LANES] = window[offset..offset + LANES]
+        .try_into()
+        .expect("a window holds eight lanes from every tap");
+    f32x8::new(values)
+}
+
+/// How one channel is laid out in the scratch plane: row `r` of the padded plane holds its even
+/// columns, then (stride 2) its odd columns, `span` values each, zeros where the padding is.
+struct Padding {
     width: usize,
-    pad_top: usize,
-    pad_left: usize,
+    height: usize,
+    top: usize,
+    left: usize,
     stride: usize,
     span: usize,
-    scratch: &mut [f32],
-) {
-    scratch.fill(0.0);
-    let row_len = stride * span;
-    for (y, src) in plane.chunks_exact(width).enumerate() {
-        let r = y + pad_top;
-        if (r + 1) * row_len > scratch.len() {
-            break;
-        }
-        let dst = &mut scratch[r * row_len..(r + 1) * row_len];
-        if stride == 1 {
-            let fits = width.min(span - pad_left);
-            dst[pad_left..pad_left + fits].copy_from_slice(&src[..fits]);
-        } else {
-            for (x, &v) in src.iter().enumerate() {
-                let column = x + pad_left;
-                let index = column / 2;
-                if index < span {
-                    dst[(column % 2) * span + index] = v;
-                }
+}
+
+impl Padding {
+    fn copy(&self, plane: &[f32], scratch: &mut [f32]) {
+        let row_len = self.stride * self.span;
+        let (before, rest) = scratch.split_at_mut((self.top * row_len).min(scratch.len()));
+        before.fill(0.0);
+        let inside = (self.height * row_len).min(rest.len());
+        let (rows, after) = rest.split_at_mut(inside);
+        after.fill(0.0);
+        for (src, dst) in plane
+            .chunks_exact(self.width)
+            .zip(rows.chunks_exact_mut(row_len))
+        {
+            if self.stride == 1 {
+                self.copy_phase(src.iter(), self.left, dst);
+            } else {
+                // Column x + left lands in phase (x + left) % 2 at (x + left) / 2.
+                let (even, odd) = dst.split_at_mut(self.span);
+                let (first, second) = if self.left.is_multiple_of(2) {
+                    (even, odd)
+                } else {
+                    (odd, even)
+                };
+                self.copy_phase(src.iter().step_by(2), self.left / 2, first);
+                self.copy_phase(src.iter().skip(1).step_by(2), self.left.div_ceil(2), second);
             }
         }
+    }
+
+    /// Zeros, then `values` from `offset` on (cut at the phase's end), then zeros.
+    fn copy_phase<'a>(
+        &self,
+        values: impl Iterator<Item = &'a f32>,
+        offset: usize,
+        dst: &mut [f32],
+    ) {
+        let (head, tail) = dst.split_at_mut(offset.min(dst.len()));
+        head.fill(0.0);
+        let mut written = 0;
+        for (d, v) in tail.iter_mut().zip(values) {
+            *d = *v;
+            written += 1;
+        }
+        tail[written..].fill(0.0);
     }
 }
 

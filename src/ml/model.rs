@@ -198,7 +198,10 @@ impl ConvUnit {
             && conv.padding == PaddingConfig2d::Same;
         let kernel_of = if !plain_cpu {
             None
-        } else if conv.groups == channels && channels_out == channels && channels > 1 && stride <= 2
+        } else if conv.groups == channels
+            && channels_out == channels
+            && channels > 1
+            && Depthwise::supports(kernel, stride)
         {
             Some(Fused::Depthwise(Depthwise {
                 channels,
