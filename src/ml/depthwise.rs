@@ -8,7 +8,8 @@
 //! plane (split into even and odd columns for stride 2, so every tap reads contiguous values),
 //! and outputs are built eight at a time in registers over all k² taps before a single store.
 //! The filter size and stride are compile-time constants, so the taps unroll and each padded row
-//! is bounds-checked once per group of outputs rather than once per tap; only the padding of the
+//! is bounds-checked once per group of outputs rather than once per tap; two output rows are
+//! built together, so the padded rows they share are loaded once; only the padding of the
 //! scratch plane is zeroed, not all of it.
 
 use wide::f32x8;
@@ -104,15 +105,21 @@ impl Depthwise {
                 padding.copy(&image[c * plane..(c + 1) * plane], &mut scratch);
                 let filter = &weights[c * K * K..(c + 1) * K * K];
                 let out_plane = &mut out_image[c * out_h * out_w..(c + 1) * out_h * out_w];
-                for (oh, out_row) in out_plane.chunks_exact_mut(out_w).enumerate() {
-                    let row = Row {
-                        rows: &scratch[oh * S * S * span..],
-                        filter,
-                        span,
-                        bias: bias[c],
-                        relu6,
-                    };
-                    row.fill::<K, S>(out_row);
+                let rows_from = |oh: usize| Rows {
+                    rows: &scratch[oh * S * S * span..],
+                    filter,
+                    span,
+                    bias: bias[c],
+                    relu6,
+                };
+                // Two output rows at a time share the padded rows between them.
+                let (pairs, last) = out_plane.split_at_mut(out_h / 2 * 2 * out_w);
+                for (pair, both) in pairs.chunks_exact_mut(2 * out_w).enumerate() {
+                    let (top, bottom) = both.split_at_mut(out_w);
+                    rows_from(2 * pair).fill::<K, S, 2>([top, bottom]);
+                }
+                if !last.is_empty() {
+                    rows_from(out_h - 1).fill::<K, S, 1>([last]);
                 }
             }
         }
@@ -120,8 +127,9 @@ impl Depthwise {
     }
 }
 
-/// One output row's inputs: the padded rows it reads, its channel's filter and bias.
-struct Row<'a> {
+/// The inputs of `R` consecutive output rows: the padded rows they read, their channel's filter
+/// and bias.
+struct Rows<'a> {
     rows: &'a [f32],
     filter: &'a [f32],
     span: usize,
@@ -129,29 +137,33 @@ struct Row<'a> {
     relu6: bool,
 }
 
-impl Row<'_> {
-    /// Writes the row, eight outputs at a time; bias and clamp stay in registers.
+impl Rows<'_> {
+    /// Writes the rows, eight outputs of each at a time; bias and clamp stay in registers.
     #[inline(always)]
-    fn fill<const K: usize, const S: usize>(&self, out_row: &mut [f32]) {
+    fn fill<const K: usize, const S: usize, const R: usize>(&self, mut out_rows: [&mut [f32]; R]) {
         let (zero, six) = (f32x8::splat(0.0), f32x8::splat(6.0));
-        for (group, out) in out_row.chunks_mut(LANES).enumerate() {
-            let mut acc = self.taps_sum::<K, S>(group * LANES);
-            if self.relu6 {
-                acc = acc.max(zero).min(six);
+        let width = out_rows[0].len();
+        for first in (0..width).step_by(LANES) {
+            let sums = self.taps_sum::<K, S, R>(first);
+            let end = (first + LANES).min(width);
+            for (out, mut acc) in out_rows.iter_mut().zip(sums) {
+                if self.relu6 {
+                    acc = acc.max(zero).min(six);
+                }
+                out[first..end].copy_from_slice(&acc.to_array()[..end - first]);
             }
-            let acc = acc.to_array();
-            out.copy_from_slice(&acc[..out.len()]);
         }
     }
 
-    /// Eight outputs from `first` on, in registers over all K² taps: `bias + sum w * x`.
+    /// Eight outputs from `first` on of each of the `R` rows, in registers over all K² taps:
+    /// `bias + sum w * x`. Each padded row is loaded once for every output row that reads it.
     #[inline(always)]
-    fn taps_sum<const K: usize, const S: usize>(&self, first: usize) -> f32x8 {
+    fn taps_sum<const K: usize, const S: usize, const R: usize>(&self, first: usize) -> [f32x8; R] {
         let filter = &self.filter[..K * K];
-        let mut acc = f32x8::splat(self.bias);
+        let mut acc = [f32x8::splat(self.bias); R];
         let row_len = S * self.span;
-        for kh in 0..K {
-            let start = kh * row_len + first;
+        for r in 0..(R - 1) * S + K {
+            let start = r * row_len + first;
             let even = window(self.rows, start);
             // Stride 2: the odd columns are the row's second phase.
             let odd = window(self.rows, start + (S - 1) * self.span);
@@ -163,7 +175,13 @@ impl Row<'_> {
                 } else {
                     (odd, kw / 2)
                 };
-                acc += f32x8::splat(filter[kh * K + kw]) * lanes(phase, offset);
+                let x = lanes(phase, offset);
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    // Output row i reads padded row r as its filter row r - i * S.
+                    if let Some(kh) = r.checked_sub(i * S).filter(|&kh| kh < K) {
+                        *acc += f32x8::splat(filter[kh * K + kw]) * x;
+                    }
+                }
             }
         }
         acc
@@ -208,37 +226,48 @@ impl Padding {
             .chunks_exact(self.width)
             .zip(rows.chunks_exact_mut(row_len))
         {
-            if self.stride == 1 {
-                self.copy_phase(src.iter(), self.left, dst);
-            } else {
-                // Column x + left lands in phase (x + left) % 2 at (x + left) / 2.
-                let (even, odd) = dst.split_at_mut(self.span);
-                let (first, second) = if self.left.is_multiple_of(2) {
-                    (even, odd)
-                } else {
-                    (odd, even)
-                };
-                self.copy_phase(src.iter().step_by(2), self.left / 2, first);
-                self.copy_phase(src.iter().skip(1).step_by(2), self.left.div_ceil(2), second);
-            }
+            self.copy_row(src, dst);
         }
     }
 
-    /// Zeros, then `values` from `offset` on (cut at the phase's end), then zeros.
-    fn copy_phase<'a>(
-        &self,
-        values: impl Iterator<Item = &'a f32>,
-        offset: usize,
-        dst: &mut [f32],
-    ) {
-        let (head, tail) = dst.split_at_mut(offset.min(dst.len()));
-        head.fill(0.0);
-        let mut written = 0;
-        for (d, v) in tail.iter_mut().zip(values) {
-            *d = *v;
-            written += 1;
+    fn copy_row(&self, src: &[f32], dst: &mut [f32]) {
+        dst.fill(0.0);
+        let left = self.left;
+        if self.stride == 1 {
+            let n = src.len().min(self.span.saturating_sub(left));
+            dst[left..left + n].copy_from_slice(&src[..n]);
+            return;
         }
-        tail[written..].fill(0.0);
+        // Column x + left lands in phase (x + left) % 2 at (x + left) / 2. A pair of columns goes
+        // to both phases at one place (left even) or to the odd phase and the next even place
+        // (left odd): a loop over pairs the compiler turns into vector shuffles.
+        let (even, odd) = dst.split_at_mut(self.span);
+        let (first, second, second_at) = if left.is_multiple_of(2) {
+            (even, odd, left / 2)
+        } else {
+            (odd, even, left / 2 + 1)
+        };
+        let mut done = 0;
+        for ((pair, f), s) in src
+            .chunks_exact(2)
+            .zip(&mut first[left / 2..])
+            .zip(&mut second[second_at..])
+        {
+            *f = pair[0];
+            *s = pair[1];
+            done += 2;
+        }
+        // What the pairs did not reach: an odd width's last column, or the end of a phase.
+        for (x, &v) in src.iter().enumerate().skip(done) {
+            let (phase, index) = if x % 2 == 0 {
+                (&mut *first, x / 2 + left / 2)
+            } else {
+                (&mut *second, x / 2 + second_at)
+            };
+            if let Some(slot) = phase.get_mut(index) {
+                *slot = v;
+            }
+        }
     }
 }
 
