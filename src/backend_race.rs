@@ -19,6 +19,9 @@ use crate::protocol::BackendKind;
 pub struct Probe {
     /// Median of the timed forward passes (upload, network, logits read back), in milliseconds.
     pub ms: f64,
+    /// One fine-tuning step of the head and last blocks at batch 8, in milliseconds; timed only
+    /// when training could go to the other engine (`worth_timing_training`).
+    pub train_step_ms: Option<f64>,
     /// The ImageNet logits of the probe input.
     pub logits: Vec<f32>,
 }
@@ -35,6 +38,16 @@ pub const LOGIT_TOLERANCE: f32 = 1e-2;
 /// WebGPU is chosen only when its pass takes at most this share of the CPU's: a tie is not
 /// worth a second engine's memory, nor a switch.
 pub const FASTER_BY: f64 = 0.9;
+
+/// A GPU this many times slower than the CPU for one photo is not timed at training: a batch of
+/// 8 with a backward pass narrows the gap, but not by that much (SwiftShader here: 41x for a
+/// photo, 22x for a training step), and the step costs seconds on a slow adapter.
+const HOPELESS: f64 = 3.0;
+
+/// Whether the training step is worth timing on both engines, after their forward passes.
+pub fn worth_timing_training(cpu: &Probe, gpu: &Probe, preference: Preference) -> bool {
+    preference.webgpu_trains || gpu.ms < cpu.ms * HOPELESS
+}
 
 /// A verdict older than this is measured again: browsers and drivers change.
 pub const VERDICT_DAYS: f64 = 30.0;
@@ -58,6 +71,19 @@ pub fn probe_pixels() -> Vec<f32> {
         }
     }
     pixels
+}
+
+/// The probe input as a photo (for the fine-tuning step, which draws augmented views of photos):
+/// the same waves, as 8-bit RGB.
+pub fn probe_photo() -> image::RgbImage {
+    let pixels = probe_pixels();
+    let plane = SIDE * SIDE;
+    image::RgbImage::from_fn(SIDE as u32, SIDE as u32, |x, y| {
+        let at = y as usize * SIDE + x as usize;
+        image::Rgb(std::array::from_fn(|c| {
+            ((pixels[c * plane + at] + 1.0) * 127.5).round() as u8
+        }))
+    })
 }
 
 /// The median of a set of timings (0 when there are none).
@@ -95,10 +121,16 @@ pub struct Verdict {
     /// The WebGPU adapter's description, as the browser names it.
     pub adapter: String,
     pub software: bool,
+    /// The engine that answers photos.
     pub winner: BackendKind,
+    /// The engine that runs "head + last blocks" training (the faster at one step of it).
+    pub trainer: BackendKind,
     pub cpu_ms: f64,
     /// None when WebGPU failed before it could be timed.
     pub webgpu_ms: Option<f64>,
+    /// None when the step was not timed (`worth_timing_training`).
+    pub cpu_train_ms: Option<f64>,
+    pub webgpu_train_ms: Option<f64>,
     /// Why WebGPU was passed over, for the person; None when it won.
     pub reason: Option<String>,
     /// When it was measured (ms since the Unix epoch).
@@ -112,19 +144,35 @@ pub enum Contender<'a> {
     Failed(&'a str),
 }
 
+/// A test's knobs: WebGPU wins on speed whatever the times (to reach the switch, or training on
+/// the other engine, on a software adapter). They never override the logit check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Preference {
+    pub webgpu_answers: bool,
+    pub webgpu_trains: bool,
+}
+
 /// The race's decision. The logits are checked first: a GPU that computes other numbers is
-/// never used, however fast. `prefer_webgpu` makes WebGPU win on speed whatever the times (a
-/// test's knob, to reach the switch on a software adapter); it never overrides the check.
+/// never used, however fast. Answering and training are decided apart: on some machines the GPU
+/// is slower for one photo but faster for a training step (batch 8, with a backward pass).
 pub fn judge(
     adapter: &str,
     software: bool,
     cpu: &Probe,
     contender: Contender<'_>,
-    prefer_webgpu: bool,
+    preference: Preference,
     now_ms: f64,
 ) -> Verdict {
-    let (winner, webgpu_ms, reason) = match contender {
+    let faster = |gpu: f64, cpu: f64, preferred: bool| {
+        if preferred || gpu <= cpu * FASTER_BY {
+            BackendKind::WebGpu
+        } else {
+            BackendKind::Cpu
+        }
+    };
+    let (winner, trainer, gpu, reason) = match contender {
         Contender::Failed(message) => (
+            BackendKind::Cpu,
             BackendKind::Cpu,
             None,
             Some(format!("WebGPU could not be used: {message}")),
@@ -137,24 +185,21 @@ pub fn judge(
                 } else {
                     "completely".to_string()
                 };
-                (
-                    BackendKind::Cpu,
-                    Some(gpu.ms),
-                    Some(format!(
-                        "WebGPU's answers differ from the CPU's ({by}), so this GPU is not used"
-                    )),
-                )
-            } else if prefer_webgpu || gpu.ms <= cpu.ms * FASTER_BY {
-                (BackendKind::WebGpu, Some(gpu.ms), None)
+                let reason = format!(
+                    "WebGPU's answers differ from the CPU's ({by}), so this GPU is not used"
+                );
+                (BackendKind::Cpu, BackendKind::Cpu, Some(gpu), Some(reason))
             } else {
+                let winner = faster(gpu.ms, cpu.ms, preference.webgpu_answers);
+                // Untimed, training stays with the engine that answers.
+                let trainer = match (gpu.train_step_ms, cpu.train_step_ms) {
+                    (Some(gpu), Some(cpu)) => faster(gpu, cpu, preference.webgpu_trains),
+                    _ => winner,
+                };
                 let kind = if software { "software adapter" } else { "GPU" };
-                (
-                    BackendKind::Cpu,
-                    Some(gpu.ms),
-                    Some(format!(
-                        "the CPU is faster than this {kind}, so it is passed over"
-                    )),
-                )
+                let reason = (winner == BackendKind::Cpu)
+                    .then(|| format!("the CPU is faster than this {kind}, so it is passed over"));
+                (winner, trainer, Some(gpu), reason)
             }
         }
     };
@@ -162,8 +207,11 @@ pub fn judge(
         adapter: adapter.to_string(),
         software,
         winner,
+        trainer,
         cpu_ms: cpu.ms,
-        webgpu_ms,
+        webgpu_ms: gpu.map(|g| g.ms),
+        cpu_train_ms: cpu.train_step_ms,
+        webgpu_train_ms: gpu.and_then(|g| g.train_step_ms),
         reason,
         measured_at_ms: now_ms,
     }
@@ -192,11 +240,27 @@ impl Verdict {
         )
     }
 
-    /// Whether it should be trusted without measuring again at `now_ms`. Only a CPU verdict is
-    /// kept: where WebGPU won, the page checks it again on every visit (the CPU engine answers
-    /// first anyway, and the check catches a driver update that breaks its numbers).
+    /// The training step's figures: "a training step: WebGPU 310 ms, CPU 620 ms".
+    pub fn training_line(&self) -> Option<String> {
+        let (webgpu, cpu) = (self.webgpu_train_ms?, self.cpu_train_ms?);
+        let trains = match self.trainer {
+            BackendKind::WebGpu => "WebGPU trains",
+            BackendKind::Cpu => "the CPU trains",
+        };
+        Some(format!(
+            "a training step: WebGPU {}, CPU {} ({trains})",
+            milliseconds(webgpu),
+            milliseconds(cpu)
+        ))
+    }
+
+    /// Whether it should be trusted without measuring again at `now_ms`. Only a verdict where
+    /// the CPU does everything is kept: where WebGPU won anything, the page checks it again on
+    /// every visit (the CPU engine answers first anyway, and the check catches a driver update
+    /// that breaks its numbers).
     pub fn settles(&self, now_ms: f64) -> bool {
         self.winner == BackendKind::Cpu
+            && self.trainer == BackendKind::Cpu
             && now_ms - self.measured_at_ms < VERDICT_DAYS * 86_400_000.0
             && now_ms >= self.measured_at_ms
     }
@@ -234,20 +298,81 @@ mod tests {
     fn probe(ms: f64, logits: &[f32]) -> Probe {
         Probe {
             ms,
+            train_step_ms: Some(ms * 10.0),
             logits: logits.to_vec(),
         }
     }
 
     const NOW: f64 = 1_764_547_200_000.0;
+    const NONE: Preference = Preference {
+        webgpu_answers: false,
+        webgpu_trains: false,
+    };
+    const BOTH: Preference = Preference {
+        webgpu_answers: true,
+        webgpu_trains: true,
+    };
 
     #[test]
     fn a_faster_gpu_that_agrees_wins() {
         let cpu = probe(45.0, &[1.0, -2.0, 3.0]);
         let gpu = probe(6.0, &[1.0005, -2.0, 2.999]);
-        let verdict = judge("Intel Xe", false, &cpu, Contender::Probed(&gpu), false, NOW);
+        let verdict = judge("Intel Xe", false, &cpu, Contender::Probed(&gpu), NONE, NOW);
         assert_eq!(verdict.winner, BackendKind::WebGpu);
+        assert_eq!(verdict.trainer, BackendKind::WebGpu);
         assert_eq!(verdict.reason, None);
         assert_eq!(verdict.line(), "WebGPU (Intel Xe): 6.0 ms, CPU: 45.0 ms");
+        assert_eq!(
+            verdict.training_line().as_deref(),
+            Some("a training step: WebGPU 60.0 ms, CPU 450 ms (WebGPU trains)")
+        );
+    }
+
+    #[test]
+    fn answering_and_training_are_decided_apart() {
+        let cpu = probe(20.0, &[1.0]);
+        let gpu = Probe {
+            ms: 30.0,
+            train_step_ms: Some(100.0),
+            logits: vec![1.0],
+        };
+        let verdict = judge("iGPU", false, &cpu, Contender::Probed(&gpu), NONE, NOW);
+        assert_eq!(verdict.winner, BackendKind::Cpu);
+        assert_eq!(verdict.trainer, BackendKind::WebGpu);
+        // WebGPU still trains: the next visit measures again.
+        assert!(!verdict.settles(NOW + 1.0));
+        let knob = Preference {
+            webgpu_answers: false,
+            webgpu_trains: true,
+        };
+        let slow = probe(1700.0, &[1.0]);
+        let verdict = judge("S", true, &cpu, Contender::Probed(&slow), knob, NOW);
+        assert_eq!(
+            (verdict.winner, verdict.trainer),
+            (BackendKind::Cpu, BackendKind::WebGpu)
+        );
+    }
+
+    #[test]
+    fn training_is_timed_only_where_the_gpu_is_not_hopeless() {
+        let cpu = probe(40.0, &[1.0]);
+        let close = probe(100.0, &[1.0]);
+        let software = probe(1700.0, &[1.0]);
+        assert!(worth_timing_training(&cpu, &close, NONE));
+        assert!(!worth_timing_training(&cpu, &software, NONE));
+        assert!(worth_timing_training(&cpu, &software, BOTH));
+        // Untimed: training stays with the engine that answers, and nothing is shown of it.
+        let untimed = Probe {
+            train_step_ms: None,
+            ..software.clone()
+        };
+        let verdict = judge("S", true, &cpu, Contender::Probed(&untimed), NONE, NOW);
+        assert_eq!(
+            (verdict.winner, verdict.trainer),
+            (BackendKind::Cpu, BackendKind::Cpu)
+        );
+        assert_eq!(verdict.training_line(), None);
+        assert!(verdict.settles(NOW + 1.0));
     }
 
     #[test]
@@ -258,10 +383,11 @@ mod tests {
             false,
             &cpu,
             Contender::Probed(&probe(47.0, &[1.0, 2.0])),
-            false,
+            NONE,
             NOW,
         );
         assert_eq!(verdict.winner, BackendKind::Cpu);
+        assert_eq!(verdict.trainer, BackendKind::Cpu);
         assert!(
             verdict
                 .reason
@@ -273,7 +399,7 @@ mod tests {
             true,
             &cpu,
             Contender::Probed(&probe(1735.0, &[1.0, 2.0])),
-            false,
+            NONE,
             NOW,
         );
         assert_eq!(software.winner, BackendKind::Cpu);
@@ -293,10 +419,13 @@ mod tests {
             false,
             &cpu,
             Contender::Probed(&wrong),
-            true,
+            BOTH,
             NOW,
         );
-        assert_eq!(verdict.winner, BackendKind::Cpu);
+        assert_eq!(
+            (verdict.winner, verdict.trainer),
+            (BackendKind::Cpu, BackendKind::Cpu)
+        );
         assert_eq!(verdict.webgpu_ms, Some(1.0));
         let reason = verdict.reason.unwrap();
         assert!(
@@ -310,7 +439,7 @@ mod tests {
                 false,
                 &cpu,
                 Contender::Probed(&probe(1.0, &logits)),
-                true,
+                BOTH,
                 NOW,
             );
             assert_eq!(verdict.winner, BackendKind::Cpu);
@@ -324,11 +453,11 @@ mod tests {
         let inside = probe(5.0, &[10.0 + LOGIT_TOLERANCE * 0.9]);
         let outside = probe(5.0, &[10.0 + LOGIT_TOLERANCE * 1.5]);
         assert_eq!(
-            judge("A", false, &cpu, Contender::Probed(&inside), false, NOW).winner,
+            judge("A", false, &cpu, Contender::Probed(&inside), NONE, NOW).winner,
             BackendKind::WebGpu
         );
         assert_eq!(
-            judge("A", false, &cpu, Contender::Probed(&outside), false, NOW).winner,
+            judge("A", false, &cpu, Contender::Probed(&outside), NONE, NOW).winner,
             BackendKind::Cpu
         );
     }
@@ -341,35 +470,42 @@ mod tests {
             false,
             &cpu,
             Contender::Failed("device lost"),
-            true,
+            BOTH,
             NOW,
         );
-        assert_eq!(verdict.winner, BackendKind::Cpu);
+        assert_eq!(
+            (verdict.winner, verdict.trainer),
+            (BackendKind::Cpu, BackendKind::Cpu)
+        );
         assert_eq!(verdict.webgpu_ms, None);
         assert_eq!(
             verdict.reason.as_deref(),
             Some("WebGPU could not be used: device lost")
         );
         assert_eq!(verdict.line(), "WebGPU (A): failed, CPU: 45.0 ms");
+        assert_eq!(verdict.training_line(), None);
     }
 
     #[test]
     fn the_preference_knob_makes_an_agreeing_slow_gpu_win() {
         let cpu = probe(45.0, &[1.0]);
         let slow = probe(1700.0, &[1.0]);
-        let verdict = judge("S", true, &cpu, Contender::Probed(&slow), true, NOW);
-        assert_eq!(verdict.winner, BackendKind::WebGpu);
+        let verdict = judge("S", true, &cpu, Contender::Probed(&slow), BOTH, NOW);
+        assert_eq!(
+            (verdict.winner, verdict.trainer),
+            (BackendKind::WebGpu, BackendKind::WebGpu)
+        );
     }
 
     #[test]
-    fn only_a_recent_cpu_verdict_settles_the_choice() {
+    fn only_a_recent_all_cpu_verdict_settles_the_choice() {
         let cpu = probe(45.0, &[1.0]);
         let passed_over = judge(
             "S",
             true,
             &cpu,
             Contender::Probed(&probe(900.0, &[1.0])),
-            false,
+            NONE,
             NOW,
         );
         assert!(passed_over.settles(NOW + 86_400_000.0));
@@ -381,7 +517,7 @@ mod tests {
             false,
             &cpu,
             Contender::Probed(&probe(5.0, &[1.0])),
-            false,
+            NONE,
             NOW,
         );
         assert!(!won.settles(NOW + 1.0));
@@ -391,13 +527,13 @@ mod tests {
     fn verdicts_round_trip_by_adapter_and_garbage_reads_as_none() {
         let cpu = probe(45.0, &[1.0]);
         let mut verdicts = Verdicts::default();
-        verdicts.insert(judge("S", true, &cpu, Contender::Failed("x"), false, NOW));
+        verdicts.insert(judge("S", true, &cpu, Contender::Failed("x"), NONE, NOW));
         verdicts.insert(judge(
             "G",
             false,
             &cpu,
             Contender::Probed(&probe(5.0, &[1.0])),
-            false,
+            NONE,
             NOW,
         ));
         let again = Verdicts::parse(Some(&verdicts.to_json()));
@@ -417,6 +553,11 @@ mod tests {
         let spread = pixels.iter().map(|p| (p - mean).powi(2)).sum::<f32>() / pixels.len() as f32;
         assert!(spread > 0.1, "the probe must not be nearly flat: {spread}");
         assert_eq!(pixels, probe_pixels());
+        let photo = probe_photo();
+        assert_eq!(photo.dimensions(), (224, 224));
+        // The photo is the same waves: its first pixel maps back to the first values.
+        let back = f32::from(photo.get_pixel(0, 0)[0]) / 127.5 - 1.0;
+        assert!((back - pixels[0]).abs() < 0.01);
     }
 
     #[test]

@@ -145,6 +145,8 @@ pub enum Request {
     /// Time the ImageNet model on the backend race's probe input and answer its logits
     /// (`backend_race`).
     Probe,
+    /// Time one fine-tuning step on the probe photo (`backend_race`).
+    ProbeTraining,
 }
 
 impl Request {
@@ -343,6 +345,8 @@ pub enum Response {
         device_lost: bool,
     },
     Probed(Result<crate::backend_race::Probe, String>),
+    /// The time of one fine-tuning step, in milliseconds.
+    TrainingProbed(Result<f64, String>),
 }
 
 impl Response {

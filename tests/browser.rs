@@ -11,7 +11,9 @@ use std::cell::RefCell;
 
 use wasm_bindgen::JsCast;
 
-use glimpse::backend_race::{Contender, LOGIT_TOLERANCE, Probe, judge, largest_difference};
+use glimpse::backend_race::{
+    Contender, LOGIT_TOLERANCE, Preference, Probe, judge, largest_difference,
+};
 use glimpse::protocol::{BackendKind, Fault, Heatmap, Request, Response, SaliencyMethod};
 use glimpse::worker::Session;
 use wasm_bindgen_test::*;
@@ -83,6 +85,22 @@ async fn probe(session: &mut Session) -> Probe {
         })
         .await;
     answer.into_inner().expect("one answer to the probe")
+}
+
+async fn training_step(session: &mut Session) -> f64 {
+    let answer = RefCell::new(None);
+    session
+        .handle(Request::ProbeTraining, &|r| {
+            if let Response::TrainingProbed(result) = r {
+                answer.replace(Some(result.expect("timed")));
+            }
+        })
+        .await;
+    let ms = answer
+        .into_inner()
+        .expect("one answer to the training probe");
+    assert!(ms > 0.0);
+    ms
 }
 
 /// Waits `ms` milliseconds (the worker's event loop runs meanwhile).
@@ -191,13 +209,18 @@ async fn worker_sessions_on_webgpu_and_cpu_agree() {
 
     // The backend race's probe, on both: the same logits; the CPU is faster than SwiftShader and
     // wins; a GPU whose numbers come out wrong is refused.
-    let cpu_probe = probe(&mut cpu_session).await;
-    let gpu_probe = probe(&mut session).await;
+    let mut cpu_probe = probe(&mut cpu_session).await;
+    let mut gpu_probe = probe(&mut session).await;
+    cpu_probe.train_step_ms = Some(training_step(&mut cpu_session).await);
+    gpu_probe.train_step_ms = Some(training_step(&mut session).await);
     let difference = largest_difference(&cpu_probe.logits, &gpu_probe.logits);
     web_sys::console::log_1(
         &format!(
-            "probe: CPU {:.1} ms, WebGPU {:.1} ms, logits differ by {difference:.2e}",
-            cpu_probe.ms, gpu_probe.ms
+            "probe: CPU {:.1} ms, WebGPU {:.1} ms, logits differ by {difference:.2e}; a training step: CPU {:.0} ms, WebGPU {:.0} ms",
+            cpu_probe.ms,
+            gpu_probe.ms,
+            cpu_probe.train_step_ms.unwrap_or_default(),
+            gpu_probe.train_step_ms.unwrap_or_default()
         )
         .into(),
     );
@@ -208,20 +231,25 @@ async fn worker_sessions_on_webgpu_and_cpu_agree() {
         true,
         &cpu_probe,
         Contender::Probed(&gpu_probe),
-        false,
+        Preference::default(),
         0.0,
     );
     assert_eq!(verdict.winner, BackendKind::Cpu, "{verdict:?}");
+    assert_eq!(verdict.trainer, BackendKind::Cpu, "{verdict:?}");
     session
         .handle(Request::InjectFault(Fault::WrongNumbers), &|_| {})
         .await;
     let wrong = probe(&mut session).await;
+    let everything = Preference {
+        webgpu_answers: true,
+        webgpu_trains: true,
+    };
     let verdict = judge(
         "SwiftShader",
         true,
         &cpu_probe,
         Contender::Probed(&wrong),
-        true,
+        everything,
         0.0,
     );
     assert_eq!(verdict.winner, BackendKind::Cpu);

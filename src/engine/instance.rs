@@ -15,9 +15,11 @@ use super::teach::{
     Example, KeptExample, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings,
     thumbnail_jpeg,
 };
-use crate::backend_race::{PROBE_RUNS, Probe, median, probe_pixels};
+use crate::backend_race::{PROBE_RUNS, Probe, median, probe_photo, probe_pixels};
+use crate::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune};
 use crate::ml::labels::{self, ClassName};
 use crate::ml::model::{EfficientNetLite0, INPUT_SIZE};
+use crate::ml::personal_head::PersonalHeadConfig;
 use crate::ml::predict::top_k;
 use crate::ml::preprocess::{Preprocessed, decode, preprocess};
 use crate::ml::readback::{ReadbackError, read_floats};
@@ -347,8 +349,41 @@ impl Engine {
         }
         Ok(Probe {
             ms: median(&times_ms),
+            train_step_ms: None,
             logits,
         })
+    }
+
+    /// The race's training probe: one fine-tuning step of the head and last blocks (batch 8)
+    /// untimed, then the time of one more, in milliseconds.
+    pub async fn probe_training(&self) -> Result<f64, String> {
+        self.fine_tuning_step().await?;
+        let started = Instant::now();
+        self.fine_tuning_step().await?;
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    /// One step of "head + last blocks" on the probe photo and its mirror image: what a step of
+    /// the heavy training mode costs on this device.
+    async fn fine_tuning_step(&self) -> Result<(), String> {
+        let photo = probe_photo();
+        let mirror = image::imageops::flip_horizontal(&photo);
+        let photos: Vec<_> = (0..8)
+            .map(|i| {
+                if i % 2 == 0 {
+                    (photo.clone(), 0)
+                } else {
+                    (mirror.clone(), 1)
+                }
+            })
+            .collect();
+        let config = FineTuneConfig::new().with_steps(1);
+        let head = PersonalHeadConfig::new(2).init(&self.device);
+        let top = TunableTop::from_model(&self.model, config.tuned_blocks, head);
+        fine_tune(&self.model, top, &photos, 2, &config, |_, _| async { true })
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// Times `runs` ImageNet forward passes of `batch` copies of one model input (upload, network,

@@ -10,7 +10,9 @@ use std::cell::{Cell, RefCell};
 use gloo_worker::WorkerBridge;
 
 use super::remote::RemoteEngine;
-use crate::backend_race::{Contender, Probe, Verdict, Verdicts, judge};
+use crate::backend_race::{
+    Contender, Preference, Probe, Verdict, Verdicts, judge, worth_timing_training,
+};
 use crate::protocol::{BackendInfo, BackendKind};
 
 const STORAGE_KEY: &str = "glimpse-backend-verdicts";
@@ -33,6 +35,13 @@ pub enum RaceState {
 /// A worker and the serial number its answers carry (answers of a worker let go are ignored).
 pub(super) type Link = (u32, WorkerBridge<RemoteEngine>);
 
+/// The engine that runs "head + last blocks" training when it is not the one answering photos
+/// (the race found it faster at a training step).
+pub(super) struct Trainer {
+    pub link: Link,
+    pub backend: BackendInfo,
+}
+
 /// The race in progress.
 #[derive(Default)]
 pub(super) struct BackendRace {
@@ -48,6 +57,12 @@ pub(super) struct BackendRace {
     winner: RefCell<Option<BackendInfo>>,
     /// A contender was started (the race runs once per visit).
     started: Cell<bool>,
+    /// The verdict was given (once per visit).
+    decided: Cell<bool>,
+    /// The training step is being timed (`worth_timing_training`); its times so far.
+    training_asked: Cell<bool>,
+    cpu_train_ms: Cell<Option<f64>>,
+    gpu_train_ms: Cell<Option<f64>>,
     /// The CPU engine was asked for its probe.
     cpu_asked: Cell<bool>,
 }
@@ -93,19 +108,55 @@ impl BackendRace {
         self.gpu_probe.replace(Some(probe));
     }
 
+    /// Whether the training step is to be timed now that both forward passes are (true once).
+    pub(super) fn ask_training(&self, preference: Preference) -> bool {
+        let (Some(cpu), Some(gpu)) = (&*self.cpu_probe.borrow(), &*self.gpu_probe.borrow()) else {
+            return false;
+        };
+        worth_timing_training(cpu, gpu, preference) && !self.training_asked.replace(true)
+    }
+
+    /// The CPU engine's training step; `None` when it could not be timed (the race then goes on
+    /// without it).
+    pub(super) fn cpu_trained(&self, ms: Option<f64>) {
+        self.cpu_train_ms.set(ms);
+        if ms.is_none() {
+            self.training_asked.set(false);
+        }
+    }
+
+    pub(super) fn gpu_trained(&self, ms: f64) {
+        self.gpu_train_ms.set(Some(ms));
+    }
+
     /// The contender failed (to start, in warm-up or in its probe); it is let go.
     pub(super) fn contender_failed(&self, message: String) {
         self.failure.replace(Some(message));
         self.contender.replace(None);
     }
 
-    /// The verdict, once both sides have been heard. A losing contender is let go; a winning one
-    /// waits (`take_winner`).
-    pub(super) fn decide(&self, prefer_webgpu: bool) -> Option<Verdict> {
+    /// The verdict, once both sides have been heard. A winning contender waits (`take_winner`);
+    /// one that only trains faster is handed over as the trainer (`take_contender`); any other
+    /// is let go.
+    pub(super) fn decide(&self, preference: Preference) -> Option<Verdict> {
+        if self.decided.get() {
+            return None;
+        }
         let cpu = self.cpu_probe.borrow().clone()?;
         let (adapter, software) = self.adapter.borrow().clone()?;
         let failure = self.failure.borrow().clone();
-        let gpu = self.gpu_probe.borrow().clone();
+        let training_pending = self.training_asked.get() && self.gpu_train_ms.get().is_none();
+        if training_pending && failure.is_none() {
+            return None;
+        }
+        let cpu = Probe {
+            train_step_ms: self.cpu_train_ms.get(),
+            ..cpu
+        };
+        let gpu = self.gpu_probe.borrow().clone().map(|gpu| Probe {
+            train_step_ms: self.gpu_train_ms.get(),
+            ..gpu
+        });
         let contender = match (&failure, &gpu) {
             (Some(message), _) => Contender::Failed(message),
             (None, Some(probe)) => Contender::Probed(probe),
@@ -116,14 +167,15 @@ impl BackendRace {
             software,
             &cpu,
             contender,
-            prefer_webgpu,
+            preference,
             js_sys::Date::now(),
         );
         if verdict.winner == BackendKind::WebGpu {
             self.winner.replace(self.contender_backend.borrow().clone());
-        } else {
+        } else if verdict.trainer == BackendKind::Cpu {
             self.contender.replace(None);
         }
+        self.decided.set(true);
         keep(verdict.clone());
         Some(verdict)
     }
@@ -138,6 +190,13 @@ impl BackendRace {
         let backend = self.winner.take()?;
         let link = self.contender.take()?;
         Some((link, backend))
+    }
+
+    /// The contender and its backend, to train (it lost at answering photos).
+    pub(super) fn take_contender(&self) -> Option<Trainer> {
+        let backend = self.contender_backend.borrow().clone()?;
+        let link = self.contender.take()?;
+        Some(Trainer { link, backend })
     }
 
     /// Stops the race (the CPU engine was lost and is being restarted).
@@ -192,9 +251,13 @@ pub(super) fn describe(
             } else {
                 ""
             };
+            let training = verdict
+                .training_line()
+                .map(|line| format!("; {line}"))
+                .unwrap_or_default();
             (
                 Some("decided"),
-                Some(format!("{}{when}", verdict.line())),
+                Some(format!("{}{training}{when}", verdict.line())),
                 verdict.reason.clone(),
             )
         }

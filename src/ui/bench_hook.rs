@@ -7,7 +7,7 @@
 //! readbacks and pipelines; the worker counts them with `gpu-work.js`);
 //! `window.glimpseInjectFault("crash" | "abort" | "device-lost")` for the fault tests;
 //! `window.glimpseAnswers` and the backend race's knobs (`race=webgpu-wins`,
-//! `gpu-fault=wrong-numbers`) for its tests; and `window.glimpseLoadTimings` once the model is
+//! `race=webgpu-trains`, `gpu-fault=wrong-numbers`) for its tests; and `window.glimpseLoadTimings` once the model is
 //! ready.
 
 use std::rc::Rc;
@@ -16,6 +16,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
 
 use super::client::EngineClient;
+use crate::backend_race::Preference;
 use crate::protocol::{BenchmarkRun, Fault, GpuWorkCount, LoadTimings, Request};
 
 fn query() -> Option<web_sys::UrlSearchParams> {
@@ -36,10 +37,16 @@ pub(super) fn fused_gpu_kernels() -> bool {
         != Some("off")
 }
 
-/// `?bench&race=webgpu-wins`: WebGPU wins the backend race on speed whatever the times (its
-/// answers are still checked), so that the switch is tested on a software adapter.
-pub(super) fn prefer_webgpu() -> bool {
-    wanted() && query().and_then(|params| params.get("race")).as_deref() == Some("webgpu-wins")
+/// `?bench&race=webgpu-wins` (or `webgpu-trains`): WebGPU wins the backend race at answering
+/// photos (or at training) whatever the times, its answers still checked, so that the switch and
+/// the separate trainer are tested on a software adapter.
+pub(super) fn race_preference() -> Preference {
+    let race = query().and_then(|params| params.get("race"));
+    let race = race.as_deref().filter(|_| wanted());
+    Preference {
+        webgpu_answers: race == Some("webgpu-wins"),
+        webgpu_trains: race == Some("webgpu-trains"),
+    }
 }
 
 /// `?bench&gpu-fault=wrong-numbers`: the race's WebGPU engine computes wrong logits.

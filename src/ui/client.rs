@@ -17,14 +17,14 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::backend_race::{BackendRace, Link, RaceState, kept_verdict};
+use super::backend_race::{BackendRace, Link, RaceState, Trainer, kept_verdict};
 use super::keep::Keeper;
 use super::remote::RemoteEngine;
 use super::teach::state::{ExampleState, Teach, TeachPhoto, TrainingState};
 use crate::backend_race::Probe;
 use crate::protocol::{
     BackendChoice, BackendInfo, BackendKind, Classification, Fault, Heatmap, KeptExample, Request,
-    Response, SaliencyMethod, SavedModel,
+    Response, SaliencyMethod, SavedModel, TrainMode,
 };
 
 /// Two in flight: one being classified, one being decoded/sent, so the worker never idles.
@@ -126,6 +126,9 @@ pub struct EngineClient {
     /// What the engine runs on; a restart after a lost GPU may fall back from it.
     pub(super) kind: Cell<BackendKind>,
     race: BackendRace,
+    /// The engine for "head + last blocks" training when the race found the other engine
+    /// faster at it than the one answering photos.
+    trainer: RefCell<Option<Trainer>>,
     /// The backend race, for the `backend` element (`RaceState::Forced` under `?backend=`).
     pub race_state: RwSignal<RaceState>,
     pub status: RwSignal<ModelStatus>,
@@ -178,6 +181,7 @@ impl EngineClient {
                 BackendChoice::Cpu | BackendChoice::Auto => BackendKind::Cpu,
             }),
             race: BackendRace::default(),
+            trainer: RefCell::new(None),
             race_state: RwSignal::new(match choice {
                 BackendChoice::Auto => RaceState::Starting,
                 _ => RaceState::Forced,
@@ -258,6 +262,41 @@ impl EngineClient {
             self.take_over_when_quiet();
         } else if self.race.contender_serial() == Some(serial) {
             self.on_contender_response(response);
+        } else if self.trainer_serial() == Some(serial) {
+            self.on_trainer_response(response);
+        }
+    }
+
+    fn trainer_serial(&self) -> Option<u32> {
+        self.trainer.borrow().as_ref().map(|t| t.link.0)
+    }
+
+    /// The trainer's answers: its progress and model are the person's; the model then goes to
+    /// the engine that answers photos, right ahead of the next photo.
+    fn on_trainer_response(&self, response: Response) {
+        match response {
+            Response::TrainProgress(progress) => self.teach.on_progress(progress),
+            Response::Trained(result) => {
+                let summary = result.map(|saved| {
+                    let summary = saved.summary.clone();
+                    self.keep_model(saved.clone());
+                    self.wanted_personal.set(true);
+                    self.send(Request::LoadModel(saved));
+                    self.send(Request::UseModel { personal: true });
+                    summary
+                });
+                self.teach.on_trained(summary);
+            }
+            Response::EngineLost { reason, .. } | Response::InitFailed { message: reason } => {
+                self.trainer.replace(None);
+                if self.teach.is_running() {
+                    self.teach.training.set(TrainingState::Failed(format!(
+                        "the engine that was training stopped ({reason}); press Train to run it again on this one"
+                    )));
+                }
+            }
+            // The photos it was handed, and anything else, concern only the training.
+            _ => {}
         }
     }
 
@@ -312,9 +351,20 @@ impl EngineClient {
             Response::EngineLost { reason, .. } => self.contender_failed(reason),
             Response::Probed(Ok(probe)) => {
                 self.race.gpu_probed(probe);
+                // The training step next, one engine after the other, where it may matter.
+                if self.race.ask_training(super::bench_hook::race_preference()) {
+                    self.send(Request::ProbeTraining);
+                } else {
+                    self.decide_race();
+                }
+            }
+            Response::TrainingProbed(Ok(ms)) => {
+                self.race.gpu_trained(ms);
                 self.decide_race();
             }
-            Response::Probed(Err(message)) => self.contender_failed(message),
+            Response::Probed(Err(message)) | Response::TrainingProbed(Err(message)) => {
+                self.contender_failed(message)
+            }
             // Loading progress: the person follows the engine that answers them.
             _ => {}
         }
@@ -350,8 +400,26 @@ impl EngineClient {
         }
     }
 
+    /// The CPU engine's training step: the contender's is timed next.
+    fn on_cpu_trained(self: &Rc<Self>, result: Result<f64, String>) {
+        match result {
+            Ok(ms) => {
+                self.race.cpu_trained(Some(ms));
+                self.race.send_to_contender(Request::ProbeTraining);
+            }
+            Err(message) => {
+                log::warn!("the CPU engine's training step could not be timed: {message}");
+                self.race.cpu_trained(None);
+                self.decide_race();
+            }
+        }
+    }
+
     fn decide_race(self: &Rc<Self>) {
-        if let Some(verdict) = self.race.decide(super::bench_hook::prefer_webgpu()) {
+        if let Some(verdict) = self.race.decide(super::bench_hook::race_preference()) {
+            if verdict.winner == BackendKind::Cpu && verdict.trainer == BackendKind::WebGpu {
+                self.trainer.replace(self.race.take_contender());
+            }
             self.race_state.set(RaceState::Decided {
                 verdict,
                 earlier: false,
@@ -369,11 +437,19 @@ impl EngineClient {
         let Some((link, backend)) = self.race.take_winner() else {
             return;
         };
-        let load_ms = match self.status.get_untracked() {
-            ModelStatus::Ready { load_ms, .. } => load_ms,
-            _ => 0.0,
+        let (load_ms, answered_by) = match self.status.get_untracked() {
+            ModelStatus::Ready { load_ms, backend } => (load_ms, Some(backend)),
+            _ => (0.0, None),
         };
-        self.bridge.replace(Some(link));
+        let cpu_trains = matches!(
+            self.race_state.get_untracked(),
+            RaceState::Decided { verdict, .. } if verdict.trainer == BackendKind::Cpu
+        );
+        let cpu = self.bridge.replace(Some(link));
+        // The CPU engine stays on to train when it was the faster at a training step.
+        if let (true, Some(link), Some(backend)) = (cpu_trains, cpu, answered_by) {
+            self.trainer.replace(Some(Trainer { link, backend }));
+        }
         self.kind.set(BackendKind::WebGpu);
         self.hand_over_work();
         self.status.set(ModelStatus::Ready { backend, load_ms });
@@ -388,6 +464,8 @@ impl EngineClient {
                 "the measurement of WebGPU stopped because the engine restarted".into(),
             ));
         }
+        // A trainer does not outlive the engine it trained for: the restarted one trains.
+        self.trainer.replace(None);
     }
 
     /// `?bench` promises the lost worker will never answer.
@@ -501,6 +579,7 @@ impl EngineClient {
             Response::GpuWorkCounted(result) => self.on_gpu_work_counted(result),
             Response::Memory { wasm_bytes } => self.on_memory(wasm_bytes),
             Response::Probed(result) => self.on_cpu_probed(result),
+            Response::TrainingProbed(result) => self.on_cpu_trained(result),
             Response::Explained {
                 id,
                 class_index,
@@ -773,6 +852,31 @@ impl EngineClient {
             .map(|(index, p)| (p.id, index as u32))
             .collect();
         let settings = self.teach.settings.get_untracked();
+        let train = Request::Train {
+            classes: names,
+            examples,
+            settings: settings.clone(),
+        };
+        match self.trainer.borrow().as_ref() {
+            // The trainer is handed the photos as they are now, then trains on them.
+            Some(trainer) if settings.mode == TrainMode::HeadAndBlocks => {
+                let bridge = &trainer.link.1;
+                bridge.send(Request::Reset);
+                for (&id, kept) in self.kept.borrow().iter() {
+                    bridge.send(Request::RestoreExample {
+                        id,
+                        photo: kept.photo.clone(),
+                        embeddings: kept.embeddings.clone(),
+                    });
+                }
+                bridge.send(train);
+                self.teach.trained_on.set(Some(trainer.backend.kind));
+            }
+            _ => {
+                self.send(train);
+                self.teach.trained_on.set(Some(self.kind.get()));
+            }
+        }
         self.teach.history.set(Vec::new());
         self.teach
             .training
@@ -782,11 +886,6 @@ impl EngineClient {
                 epochs: settings.epochs,
                 report: None,
             }));
-        self.send(Request::Train {
-            classes: names,
-            examples,
-            settings,
-        });
     }
 
     pub fn cancel_training(&self) {
@@ -795,6 +894,9 @@ impl EngineClient {
             return;
         }
         self.send(Request::CancelTraining);
+        if let Some(trainer) = self.trainer.borrow().as_ref() {
+            trainer.link.1.send(Request::CancelTraining);
+        }
     }
 
     /// The person's choice of model; stored at once (not when the engine answers) so that a

@@ -273,6 +273,13 @@ impl Session {
                 None => log::warn!("no GPU device to lose: the engine runs on the CPU"),
             },
             Request::InjectFault(Fault::WrongNumbers) => self.wrong_numbers = true,
+            Request::ProbeTraining => {
+                let result = match self.engine.as_ref() {
+                    Some(engine) => engine.probe_training().await,
+                    None => Err(NOT_LOADED.into()),
+                };
+                respond(Response::TrainingProbed(result));
+            }
             Request::Probe => {
                 let result = match self.engine.as_ref() {
                     Some(engine) => engine.probe().await,

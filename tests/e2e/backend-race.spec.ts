@@ -3,9 +3,10 @@
 // probe and their logits compared. Here the CPU wins and is kept; a WebGPU made to win on speed
 // (a ?bench knob; its answers are still checked) takes over with the person's work handed to it;
 // a WebGPU whose numbers are wrong is refused however fast. Photos dropped during the race get
-// one answer each (`window.glimpseAnswers` counts them).
+// one answer each (`window.glimpseAnswers` counts them). Training is decided apart: a WebGPU made
+// the faster at a training step trains "head + last blocks" while the CPU keeps answering.
 import { expect, Page, test } from '@playwright/test';
-import { GlimpsePage, dropCrops, photo, teachTextures } from './glimpse-page';
+import { GlimpsePage, dropCrops, nameClasses, photo, teachTextures } from './glimpse-page';
 
 const RACE_TIMEOUT = 300_000;
 
@@ -42,6 +43,8 @@ test.describe('backend race', () => {
     expect(webgpuMs).toBeGreaterThan(cpuMs);
     await expect(page.getByTestId('backend-race')).toContainText(/WebGPU \(.*software\): \d+ ms, CPU: [\d.]+ ms/);
     await expect(page.getByTestId('backend-reason')).toContainText('the CPU is faster than this software adapter');
+    // 40 times slower for a photo: not worth timing at training.
+    await expect(page.getByTestId('backend-race')).not.toContainText('training step');
     const expected: Record<string, string> = { 'flamingo.jpg': 'flamingo', 'coyote.jpg': 'coyote', 'cat.jpg': 'lynx', 'bridge.jpg': 'steel arch bridge' };
     for (const name of names) expect((await glimpse.ranking(name))[0][0]).toBe(expected[name]);
     expect(await answerCounts(page)).toEqual([1, 1, 1, 1]);
@@ -77,6 +80,9 @@ test.describe('backend race', () => {
     for (const name of ['brick', 'grass']) {
       for (let i = 0; i < 2; i++) expect((await glimpse.ranking(`${name}-unseen-${i}.png`, RACE_TIMEOUT))[0][0]).toBe(name);
     }
+    // SwiftShader is too slow here to be worth timing at training: WebGPU trains too, and the
+    // CPU engine is let go.
+    await expect(page.getByTestId('backend-race')).not.toContainText('training step');
     await expectEngineWorkers(page, 1);
     // After the switch the WebGPU engine has the personal model and the class photos.
     await dropCrops(page, '[data-testid="drop-zone"]', 'grass', 1, 1, 73, 'grass-after');
@@ -98,6 +104,43 @@ test.describe('backend race', () => {
     await expectEngineWorkers(page, 1);
     await glimpse.drop([photo('coyote.jpg')]);
     expect((await glimpse.ranking('coyote.jpg'))[0][0]).toBe('coyote');
+    glimpse.expectPrivateAndClean();
+  });
+
+  test('WebGPU made the faster trainer: the CPU answers, WebGPU trains "head + last blocks", the model answers on the CPU', async ({ page }) => {
+    const glimpse = new GlimpsePage(page);
+    await page.goto('./?bench&race=webgpu-trains');
+    await glimpse.waitReady();
+    const backend = glimpse.backend();
+    await expect(backend).toHaveAttribute('data-race', 'decided', { timeout: RACE_TIMEOUT });
+    await expect(backend).toHaveAttribute('data-kind', 'cpu');
+    await expect(page.getByTestId('backend-race')).toContainText(/a training step: WebGPU \d+ ms, CPU \d+ ms \(WebGPU trains\)/);
+    // The WebGPU engine stays on, to train.
+    await page.waitForTimeout(2_000);
+    expect(page.workers().length).toBe(2);
+
+    await nameClasses(page, ['brick', 'grass']);
+    await dropCrops(page, '[data-testid="class"][data-class-name="brick"]', 'brick', 0, 4, 5, 'b');
+    await dropCrops(page, '[data-testid="class"][data-class-name="grass"]', 'grass', 0, 4, 6, 'g');
+    await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(8);
+    await page.locator('.settings summary').click();
+    await page.getByTestId('train-mode').selectOption('blocks');
+    await page.getByTestId('train-epochs').fill('5');
+    await page.getByTestId('train-epochs').dispatchEvent('change');
+    await page.getByTestId('train').click();
+    const progress = page.getByTestId('train-progress');
+    await expect(progress).toHaveAttribute('data-device', 'webgpu');
+    await expect(progress).toHaveAttribute('data-state', 'done', { timeout: RACE_TIMEOUT });
+    await expect(page.getByTestId('model-select')).toHaveValue('personal');
+    // The CPU engine answers with the model WebGPU trained.
+    await dropCrops(page, '[data-testid="drop-zone"]', 'brick', 1, 1, 81, 'brick-unseen');
+    await dropCrops(page, '[data-testid="drop-zone"]', 'grass', 1, 1, 82, 'grass-unseen');
+    for (const name of ['brick', 'grass']) {
+      const ranking = await glimpse.ranking(`${name}-unseen-0.png`);
+      expect(ranking.map(([label]) => label).sort()).toEqual(['brick', 'grass']);
+      expect(ranking[0][0]).toBe(name);
+    }
+    await expect(backend).toHaveAttribute('data-kind', 'cpu');
     glimpse.expectPrivateAndClean();
   });
 });

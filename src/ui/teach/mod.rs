@@ -10,7 +10,7 @@ mod webcam;
 use leptos::prelude::*;
 
 use super::client::EngineClient;
-use crate::protocol::{TrainMode, TrainSettings};
+use crate::protocol::{BackendKind, TrainMode, TrainSettings};
 use bucket::ClassBucket;
 use keep_panel::KeepPanel;
 use report::{EpochChart, TrainingReport};
@@ -123,6 +123,12 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
         TrainingState::Done(s) => s.history.len().to_string(),
         _ => "0".into(),
     };
+    let trained_on = client.with_value(|c| c.teach.trained_on);
+    let on_device = move || match trained_on.get() {
+        Some(BackendKind::WebGpu) => " (on WebGPU)",
+        Some(BackendKind::Cpu) => " (on the CPU)",
+        None => "",
+    };
     let progress_text = move || match training.get() {
         _ if waiting.get() => {
             let n = readiness().embedding_total();
@@ -133,11 +139,12 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
         }
         TrainingState::Idle => "Add photos to at least two classes, then train.".to_string(),
         TrainingState::Running(p) => format!(
-            "{}: {} {} of {}",
+            "{}: {} {} of {}{}",
             p.stage,
             if p.report.is_some() { "epoch" } else { "step" },
             p.epoch,
-            p.epochs
+            p.epochs,
+            on_device()
         ),
         TrainingState::Done(s) => format!(
             "Trained: {} epochs (best {}).",
@@ -183,7 +190,8 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
                 <Show when=move || running() || waiting.get()>
                     <button type="button" class="ghost" data-testid="train-cancel" on:click=move |_| client.with_value(|c| c.cancel_training())>"Cancel"</button>
                 </Show>
-                <div class="train-progress" data-testid="train-progress" data-state=state data-epoch=epoch role="status">
+                <div class="train-progress" data-testid="train-progress" data-state=state data-epoch=epoch role="status"
+                    data-device=move || trained_on.get().map(|kind| match kind { BackendKind::WebGpu => "webgpu", BackendKind::Cpu => "cpu" })>
                     <span>{progress_text}</span>
                     <progress max="1" value=move || fraction().to_string()></progress>
                 </div>

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use crate::protocol::{EpochReport, TrainProgress, TrainSettings, TrainingSummary};
+use crate::protocol::{BackendKind, EpochReport, TrainProgress, TrainSettings, TrainingSummary};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExampleState {
@@ -84,6 +84,8 @@ pub struct Teach {
     pub use_personal: RwSignal<bool>,
     pub model_error: RwSignal<Option<String>>,
     pub example_states: RefCell<HashMap<u32, RwSignal<ExampleState>>>,
+    /// The backend of the engine running (or that ran) the current training.
+    pub trained_on: RwSignal<Option<BackendKind>>,
     next_class: Cell<u32>,
 }
 
@@ -99,6 +101,7 @@ impl Default for Teach {
             use_personal: RwSignal::new(false),
             model_error: RwSignal::new(None),
             example_states: RefCell::new(HashMap::new()),
+            trained_on: RwSignal::new(None),
             next_class: Cell::new(0),
         };
         // Two empty classes to start from, as a person expects of a teachable classifier.
