@@ -6,6 +6,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { cpus } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { GlimpsePage } from '../tests/e2e/glimpse-page';
 import { ROOT, ortSite, serve } from './sites';
@@ -18,6 +19,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'cpu,webgpu').split(',') as Backend[];
 const BATCHES = (process.env.BENCH_BATCHES ?? '1,8').split(',').map(Number);
 const ORT_PORT = 8092;
+/** The same ORT site, cross-origin isolated: its multi-threaded wasm, an informational row. */
+const ORT_ISOLATED_PORT = 8095;
 
 type Backend = 'cpu' | 'webgpu';
 interface Layer { layer: string; ms: number }
@@ -75,6 +78,8 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
   const pixels = Array.from(new Float32Array(input.buffer, input.byteOffset, input.length / 4));
   const site = ortSite();
   const server = await serve(site.dir, ORT_PORT);
+  const isolatedServer = await serve(site.dir, ORT_ISOLATED_PORT, true);
+  const threads = Number(process.env.BENCH_ORT_THREADS ?? cpus().length);
   const rows: any[] = [];
   const rounds = Math.max(1, ROUNDS);
   const per = Math.max(1, Math.round(RUNS / rounds));
@@ -93,13 +98,23 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
       const ortPage = await browser.newPage();
       await ortPage.goto(`http://127.0.0.1:${ORT_PORT}/`);
       await ortPage.waitForFunction(() => (window as any).ortReady === true);
+      const threadedPage = backend === 'cpu' && threads > 1 ? await browser.newPage() : null;
+      if (threadedPage) {
+        await threadedPage.goto(`http://127.0.0.1:${ORT_ISOLATED_PORT}/?threads=${threads}`);
+        await threadedPage.waitForFunction(() => (window as any).ortReady === true);
+        expect(await threadedPage.evaluate(() => crossOriginIsolated), 'the threaded page must be cross-origin isolated').toBe(true);
+      }
       for (const batch of BATCHES) {
         const runners = [
           (runs: number, warmup: number) => glimpseRun(glimpsePage, pixels, batch, runs, warmup),
           (runs: number, warmup: number) => ortRun(ortPage, backend, pixels, batch, runs, warmup),
           ...(burnPage ? [(runs: number, warmup: number) => glimpseRun(burnPage, pixels, batch, runs, warmup)] : []),
+          ...(threadedPage ? [(runs: number, warmup: number) => ortRun(threadedPage, backend, pixels, batch, runs, warmup)] : []),
         ];
-        const [g, o, b] = await interleaved(runners, rounds, per);
+        const measured = await interleaved(runners, rounds, per);
+        const [g, o] = measured;
+        const b = burnPage ? measured[2] : undefined;
+        const t = threadedPage ? measured[2] : undefined;
         const row = {
           backend, batch, runs: g.timesMs.length, rounds,
           glimpse: stats(g.timesMs),
@@ -107,11 +122,13 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
           burnKernels: b ? stats(b.timesMs) : null,
           maxLogitDiff: maxDiff(g.logits, o.logits),
           burnKernelsMaxLogitDiff: b ? maxDiff(g.logits, b.logits) : null,
+          ortThreads: t ? { threads, ...stats(t.timesMs) } : null,
           glimpseLayers: g.layers ?? [],
         };
         rows.push(row);
         console.log(`${backend} batch ${batch}: Glimpse ${row.glimpse.median.toFixed(1)} (${row.glimpse.p10.toFixed(1)}-${row.glimpse.p90.toFixed(1)}) ms, ORT ${row.ort.median.toFixed(1)} (${row.ort.p10.toFixed(1)}-${row.ort.p90.toFixed(1)}) ms, ratio ${(row.glimpse.median / row.ort.median).toFixed(2)}` +
-          (row.burnKernels ? `, Burn's kernels ${row.burnKernels.median.toFixed(1)} ms` : '') + `, max |logit diff| ${row.maxLogitDiff.toExponential(1)}`);
+          (row.burnKernels ? `, Burn's kernels ${row.burnKernels.median.toFixed(1)} ms` : '') +
+          (row.ortThreads ? `, ORT ${threads} threads ${row.ortThreads.median.toFixed(1)} ms` : '') + `, max |logit diff| ${row.maxLogitDiff.toExponential(1)}`);
         expect(row.maxLogitDiff, 'the two runtimes disagree').toBeLessThan(1e-2);
         if (row.burnKernelsMaxLogitDiff !== null) expect(row.burnKernelsMaxLogitDiff, 'fused kernels vs Burn\'s').toBeLessThan(1e-3);
       }
@@ -119,9 +136,11 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
       await glimpsePage.close();
       await burnPage?.close();
       await ortPage.close();
+      await threadedPage?.close();
     }
   } finally {
     await server.close();
+    await isolatedServer.close();
     site.remove();
   }
 
@@ -136,6 +155,7 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
       webgpuWasm: bytes(path.join(ROOT, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm')),
       cpuWasm: bytes(path.join(ROOT, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm')),
       model: statSync(path.join(ROOT, 'dist-bench', 'efficientnet-lite0.onnx')).size,
+      modelF16: statSync(path.join(ROOT, 'dist-bench', 'efficientnet-lite0.f16.onnx')).size,
     },
   };
   for (const r of rows.filter((r) => r.glimpseLayers.length > 0)) {
@@ -151,14 +171,15 @@ test('Glimpse vs ONNX Runtime Web, side by side', async ({ browser }) => {
     for (const l of slowest) console.log(`    ${l.layer.padEnd(44)} ${l.ms.toFixed(2)} ms`);
   }
   const cell = (s: { median: number; p10: number; p90: number }) => `${s.median.toFixed(1)} (${s.p10.toFixed(1)}-${s.p90.toFixed(1)})`;
-  console.log('\n| path | batch | Glimpse median (p10-p90), ms | ORT-Web median (p10-p90), ms | Glimpse / ORT | Glimpse with Burn\'s kernels, ms |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('\n| path | batch | Glimpse median (p10-p90), ms | ORT-Web median (p10-p90), ms | Glimpse / ORT | Glimpse with Burn\'s kernels, ms | ORT wasm with threads (isolated page), ms |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.backend === 'cpu' ? 'CPU (Glimpse\'s kernels vs ORT wasm)' : 'WebGPU'} | ${r.batch} | ${cell(r.glimpse)} | ${cell(r.ort)} | ${(r.glimpse.median / r.ort.median).toFixed(2)} | ${r.burnKernels ? cell(r.burnKernels) : '-'} |`);
+    const threaded = r.ortThreads ? `${cell(r.ortThreads)} (${r.ortThreads.threads} threads)` : '-';
+    console.log(`| ${r.backend === 'cpu' ? 'CPU (Glimpse\'s kernels vs ORT wasm)' : 'WebGPU'} | ${r.batch} | ${cell(r.glimpse)} | ${cell(r.ort)} | ${(r.glimpse.median / r.ort.median).toFixed(2)} | ${r.burnKernels ? cell(r.burnKernels) : '-'} | ${threaded} |`);
   }
   const mb = (n: number) => (n / 1e6).toFixed(1);
   console.log(`\nbytes: Glimpse worker wasm ${mb(shipped.glimpse.workerWasm.raw)} MB (${mb(shipped.glimpse.workerWasm.gzip)} gzip), app wasm ${mb(shipped.glimpse.appWasm.raw)} MB (${mb(shipped.glimpse.appWasm.gzip)} gzip), weights ${mb(shipped.glimpse.weights)} MB; ` +
-    `ORT webgpu wasm ${mb(shipped.ort.webgpuWasm.raw)} MB (${mb(shipped.ort.webgpuWasm.gzip)} gzip), cpu wasm ${mb(shipped.ort.cpuWasm.raw)} MB (${mb(shipped.ort.cpuWasm.gzip)} gzip), model ${mb(shipped.ort.model)} MB`);
+    `ORT webgpu wasm ${mb(shipped.ort.webgpuWasm.raw)} MB (${mb(shipped.ort.webgpuWasm.gzip)} gzip), cpu wasm ${mb(shipped.ort.cpuWasm.raw)} MB (${mb(shipped.ort.cpuWasm.gzip)} gzip), model ${mb(shipped.ort.model)} MB (${mb(shipped.ort.modelF16)} MB with f16 weights)`);
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   // A run of some backends only (BENCH_BACKENDS) keeps its own file, beside the full run's.
   const name = process.env.BENCH_BACKENDS ? `compare-${BACKENDS.join('-')}.json` : 'compare.json';

@@ -4,6 +4,7 @@
 // preprocessed and run in the runtime's worker, answer back on the page). Cold is a fresh browser
 // profile, warm the next launch of the same profile (disk cache, compiled-code cache, Glimpse's
 // service worker). Both sites are served with an hour of HTTP caching by a process of their own.
+// ORT is visited with the float32 model and with the float16-weight one (Glimpse ships float16).
 // Split into download, wasm compile, weight load, warm-up and first inference. Writes
 // bench/results/first-prediction.json.
 // Run: scripts/bench.sh   (builds the site and the ONNX model first)
@@ -77,9 +78,10 @@ async function glimpseVisit(context: BrowserContext, backend: string): Promise<S
   return { ...parts, firstInference, engine, total: readyAt + firstInference };
 }
 
-async function ortVisit(context: BrowserContext, backend: string): Promise<Split> {
+/** `f16`: the model with float16 weights (half the download, widened at load), as Glimpse ships. */
+async function ortVisit(context: BrowserContext, backend: string, f16 = false): Promise<Split> {
   const page = await context.newPage();
-  await page.goto(`http://127.0.0.1:${ORT_PORT}/?load=${backend === 'cpu' ? 'wasm' : 'webgpu'}`);
+  await page.goto(`http://127.0.0.1:${ORT_PORT}/?load=${backend === 'cpu' ? 'wasm' : 'webgpu'}${f16 ? '&model=f16' : ''}`);
   // The photo goes over only once the session is ready, as Glimpse gets its photo once it is.
   await page.waitForFunction(() => (window as any).ortLoaded !== undefined);
   await page.evaluate(() => (window as any).ortLoaded);
@@ -136,8 +138,9 @@ test('first prediction: Glimpse vs ONNX Runtime Web', async ({ browser, playwrig
     for (const backend of BACKENDS) {
       const glimpse = await visits(browserType, launch, glimpseVisit, backend);
       const ortRuntime = await visits(browserType, launch, ortVisit, backend);
+      const ortF16 = await visits(browserType, launch, (c, b) => ortVisit(c, b, true), backend);
       for (const cache of ['cold', 'warm'] as const) {
-        rows.push({ backend, cache, glimpse: glimpse[cache], ort: ortRuntime[cache] });
+        rows.push({ backend, cache, glimpse: glimpse[cache], ort: ortRuntime[cache], ortF16: ortF16[cache] });
       }
     }
   } finally {
@@ -146,14 +149,16 @@ test('first prediction: Glimpse vs ONNX Runtime Web', async ({ browser, playwrig
     ort.remove();
   }
   const f = (ms: number) => (ms / 1000).toFixed(2);
-  console.log('\n| path | cache | runtime | download | compile + init | weight load | warm-up | first inference (engine) | total (s) | Glimpse / ORT |');
+  console.log('\n| path | cache | runtime | download | compile + init | weight load | warm-up | first inference (engine) | total (s) | Glimpse / this |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    for (const [name, s] of [['Glimpse', r.glimpse], ['ORT-Web', r.ort]] as [string, Split][]) {
-      const ratio = name === 'Glimpse' ? (r.glimpse.total / r.ort.total).toFixed(2) : '';
+    for (const [name, s] of [['Glimpse', r.glimpse], ['ORT-Web', r.ort], ['ORT-Web, f16 weights', r.ortF16]] as [string, Split][]) {
+      const ratio = name === 'Glimpse' ? '' : (r.glimpse.total / s.total).toFixed(2);
       console.log(`| ${r.backend} | ${r.cache} | ${name} | ${f(s.download)} | ${f(s.compile)} | ${s.weights ? f(s.weights) : '-'} | ${s.warmUp ? f(s.warmUp) : '-'} | ${f(s.firstInference)}${s.engine ? ` (${f(s.engine)})` : ''} | ${f(s.total)} | ${ratio} |`);
     }
   }
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  writeFileSync(path.join(__dirname, 'results', 'first-prediction.json'), JSON.stringify({ ...machine(browser), rows }, null, 2));
+  // A run of some backends only (BENCH_BACKENDS) keeps its own file, beside the full run's.
+  const name = process.env.BENCH_BACKENDS ? `first-prediction-${BACKENDS.join('-')}.json` : 'first-prediction.json';
+  writeFileSync(path.join(__dirname, 'results', name), JSON.stringify({ ...machine(browser), rows }, null, 2));
 });

@@ -1,5 +1,6 @@
 // The two sites the benchmarks drive: Glimpse's dist/ and a folder with the ONNX Runtime Web page,
-// ORT's files from node_modules and the ONNX export of Glimpse's weights.
+// ORT's files from node_modules and the ONNX exports of Glimpse's weights (float32, and float16
+// weights widened at load).
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,17 +15,18 @@ export function ortSite(): { dir: string; remove: () => void } {
   for (const file of ['index.html', 'ort-bench.mjs', 'ort-worker.mjs']) copyFileSync(path.join(__dirname, 'ort', file), path.join(dir, file));
   copyFileSync(path.join(ROOT, 'www', 'gpu-work.js'), path.join(dir, 'gpu-work.js'));
   for (const file of ORT_FILES) copyFileSync(path.join(ROOT, 'node_modules', 'onnxruntime-web', 'dist', file), path.join(dir, file));
-  copyFileSync(path.join(ROOT, 'dist-bench', 'efficientnet-lite0.onnx'), path.join(dir, 'efficientnet-lite0.onnx'));
+  for (const model of ['efficientnet-lite0.onnx', 'efficientnet-lite0.f16.onnx']) copyFileSync(path.join(ROOT, 'dist-bench', model), path.join(dir, model));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
  * Serves `dir` on 127.0.0.1:`port` with an hour of HTTP caching, as a static host would, from a
- * process of its own (not the one driving the browser, whose work would slow the serving).
+ * process of its own (not the one driving the browser, whose work would slow the serving);
+ * `isolated` adds the cross-origin isolation headers (bench/serve.cjs).
  */
-export async function serve(dir: string, port: number): Promise<{ close: () => Promise<void> }> {
-  const server = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'http-server', 'bin', 'http-server'), dir,
-    '-a', '127.0.0.1', '-p', String(port), '-c3600', '--silent'], { stdio: 'ignore' });
+export async function serve(dir: string, port: number, isolated = false): Promise<{ close: () => Promise<void> }> {
+  const server = spawn(process.execPath, [path.join(__dirname, 'serve.cjs'), dir, String(port), ...(isolated ? ['--isolated'] : [])],
+    { stdio: 'ignore' });
   for (let tries = 0; ; tries++) {
     try {
       await fetch(`http://127.0.0.1:${port}/`);

@@ -4,7 +4,11 @@ side-by-side benchmark against ONNX Runtime Web: same weights (f16 widened to f3
 already folded), same padding (TensorFlow "SAME", written as explicit pads because the input size
 is fixed), same preprocessing (the input is the tensor Glimpse builds).
 
-    python scripts/export_onnx.py WEIGHTS OUT.onnx [--check REFERENCE_DIR]
+    python scripts/export_onnx.py WEIGHTS OUT.onnx [--f16 OUT16.onnx] [--check REFERENCE_DIR]
+
+--f16 also writes the model with its weights stored as float16 (as Glimpse ships them), each
+widened by a Cast node: half the download, the same float32 arithmetic and logits once ONNX
+Runtime folds the casts at load.
 
 --check runs the ONNX model with onnxruntime (CPU) on the inputs written by
 `cargo run --release --example reference_outputs` and fails unless every logit matches Glimpse's
@@ -63,8 +67,9 @@ def same_pads(size, kernel, stride):
 
 
 class Graph:
-    def __init__(self, weights):
+    def __init__(self, weights, f16=False):
         self.weights = weights
+        self.f16 = f16
         self.nodes = []
         self.initializers = []
         self.constant("relu6_min", np.array(0, np.float32))
@@ -74,10 +79,20 @@ class Graph:
         self.initializers.append(nh.from_array(np.ascontiguousarray(array, np.float32), name))
         return name
 
+    def weight(self, name):
+        """A weight or bias of the network: float32, or float16 widened by a Cast (--f16)."""
+        array = self.weights[name]
+        if not self.f16:
+            return self.constant(name, array)
+        # The weights came from float16, so the round trip is exact.
+        self.initializers.append(nh.from_array(np.ascontiguousarray(array, np.float16), f"{name}.f16"))
+        self.nodes.append(h.make_node("Cast", [f"{name}.f16"], [name], to=TensorProto.FLOAT))
+        return name
+
     def conv(self, x, prefix, kernel, stride, size, group=1, relu6=True):
         pads, out = same_pads(size, kernel, stride)
-        weight = self.constant(f"{prefix}.weight", self.weights[f"{prefix}.weight"])
-        bias = self.constant(f"{prefix}.bias", self.weights[f"{prefix}.bias"])
+        weight = self.weight(f"{prefix}.weight")
+        bias = self.weight(f"{prefix}.bias")
         y = f"{prefix}.out"
         self.nodes.append(
             h.make_node(
@@ -116,8 +131,8 @@ class Graph:
                     t = f"{prefix}.residual"
                 x, size, index = t, next_size, index + 1
         x, _ = self.conv(x, "head_conv", 1, 1, size)
-        weight = self.constant("classifier.weight", self.weights["classifier.weight"])
-        bias = self.constant("classifier.bias", self.weights["classifier.bias"])
+        weight = self.weight("classifier.weight")
+        bias = self.weight("classifier.bias")
         self.nodes += [
             h.make_node("GlobalAveragePool", [x], ["pooled"]),
             h.make_node("Flatten", ["pooled"], ["embedding"], axis=1),
@@ -164,13 +179,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights")
     parser.add_argument("out")
+    parser.add_argument("--f16", metavar="OUT16")
     parser.add_argument("--check", metavar="REFERENCE_DIR")
     args = parser.parse_args()
-    model = Graph(load_safetensors(args.weights)).build()
-    onnx.save(model, args.out)
-    print(f"wrote {args.out} ({pathlib.Path(args.out).stat().st_size / 1e6:.1f} MB, opset {OPSET}, IR {model.ir_version})")
-    if args.check:
-        check(args.out, args.check)
+    weights = load_safetensors(args.weights)
+    outputs = [(args.out, False)] + ([(args.f16, True)] if args.f16 else [])
+    for out, f16 in outputs:
+        model = Graph(weights, f16).build()
+        onnx.save(model, out)
+        print(f"wrote {out} ({pathlib.Path(out).stat().st_size / 1e6:.1f} MB, opset {OPSET}, IR {model.ir_version})")
+        if args.check:
+            check(out, args.check)
 
 
 if __name__ == "__main__":

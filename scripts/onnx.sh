@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Writes dist-bench/efficientnet-lite0.onnx, Glimpse's weights as an ONNX model for the
+# Writes dist-bench/efficientnet-lite0.onnx (and .f16.onnx, its weights stored as float16 as
+# Glimpse ships them), Glimpse's weights as an ONNX model for the
 # side-by-side benchmark against ONNX Runtime Web, and checks it: onnxruntime (CPU) must give the
 # logits Glimpse computes natively for the sample photos, on the same input tensors.
 # Python packages (pinned) go into a virtual environment in the cache, from PyPI.
@@ -20,4 +21,4 @@ mkdir -p "$(dirname "$OUT")" target/onnx-reference
 # The dev profile: the tests have built it already (dependencies are optimised there too).
 cargo run --quiet --example reference_outputs -- target/onnx-reference
 "$VENV/bin/python" scripts/export_onnx.py weights/efficientnet-lite0.f16.safetensors "$OUT" \
-  --check target/onnx-reference
+  --f16 "${OUT%.onnx}.f16.onnx" --check target/onnx-reference

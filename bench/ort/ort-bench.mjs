@@ -1,19 +1,21 @@
 // The benchmark peer: ONNX Runtime Web (the runtime Transformers.js uses) on the same model, the
 // same input tensor and the same browser as Glimpse. Everything is served from this folder: the
 // WebGPU build (native WebGPU execution provider) and the plain wasm build for the CPU path, one
-// thread each as Glimpse (the page is not cross-origin isolated, so neither can use threads).
+// thread each as Glimpse; `?threads=N` (on a cross-origin isolated page) gives the wasm build N
+// threads, for an informational row.
 const builds = {
   webgpu: () => import('./ort.webgpu.min.mjs'),
   wasm: () => import('./ort.wasm.min.mjs'),
 };
 const sessions = {};
+const THREADS = Number(new URLSearchParams(location.search).get('threads') ?? 1);
 
 function session(backend) {
   sessions[backend] ??= (async () => {
     const started = performance.now();
     const ort = await builds[backend]();
     const imported = performance.now();
-    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.numThreads = THREADS;
     const model = new Uint8Array(await (await fetch('efficientnet-lite0.onnx')).arrayBuffer());
     const fetched = performance.now();
     const created = await ort.InferenceSession.create(model, {
@@ -59,7 +61,7 @@ window.ortGpuWork = async (pixels, batch) => {
 window.ortReady = true;
 
 // The first prediction, as a page built on ORT would give it: `?load=wasm|webgpu` starts a worker
-// (ort-worker.mjs) that loads the session at navigation; once it is ready,
+// (ort-worker.mjs) that loads the session at navigation (`&model=f16`: the float16-weight model); once it is ready,
 // `ortFirstPrediction(jpegBytes)` hands it the photo's bytes (transferred), and the worker decodes
 // and preprocesses it and runs the model. Answers the top class, when the session was ready and
 // how long the first prediction took, both on this page's clock, as Glimpse is measured.
@@ -70,7 +72,8 @@ if (autoload) {
   const waiting = [];
   worker.onmessage = ({ data }) => (waiting.length ? waiting.shift()(data) : replies.push(data));
   const next = () => new Promise((resolve) => (replies.length ? resolve(replies.shift()) : waiting.push(resolve)));
-  worker.postMessage({ load: autoload });
+  const model = new URLSearchParams(location.search).get('model') === 'f16' ? 'efficientnet-lite0.f16.onnx' : 'efficientnet-lite0.onnx';
+  worker.postMessage({ load: autoload, model });
   window.ortLoaded = next().then(({ loaded }) => {
     const toPage = (workerMs) => workerMs + loaded.timeOrigin - performance.timeOrigin;
     const downloads = {};

@@ -1,6 +1,6 @@
 // ONNX Runtime Web in a dedicated worker, as Glimpse runs its engine: the page stays free while the
 // session loads, and the photo is decoded and preprocessed here, on the runtime's side. Messages:
-// { load: 'wasm' | 'webgpu' } -> { loaded: { readyAt, loadMs, importMs, createMs, downloads } }
+// { load: 'wasm' | 'webgpu', model } -> { loaded: { readyAt, loadMs, importMs, createMs, downloads } }
 // { jpeg: ArrayBuffer }       -> { predicted: { top } }
 // Times are on this worker's clock; `timeOrigin` lets the page put them on its own.
 const builds = {
@@ -12,12 +12,12 @@ const MEAN = 127;
 const STD = 128;
 let loaded;
 
-async function load(backend) {
+async function load(backend, file) {
   const started = performance.now();
   const ort = await builds[backend]();
   const imported = performance.now();
   ort.env.wasm.numThreads = 1;
-  const model = new Uint8Array(await (await fetch('efficientnet-lite0.onnx')).arrayBuffer());
+  const model = new Uint8Array(await (await fetch(file)).arrayBuffer());
   const fetched = performance.now();
   const session = await ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
   const readyAt = performance.now();
@@ -44,7 +44,7 @@ async function pixels(jpeg) {
 
 self.onmessage = async ({ data }) => {
   if (data.load) {
-    loaded = load(data.load);
+    loaded = load(data.load, data.model);
     self.postMessage({ loaded: (await loaded).report });
   } else if (data.jpeg) {
     const { ort, session } = await loaded;
