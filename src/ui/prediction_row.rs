@@ -1,5 +1,6 @@
 //! One ranked class: name, confidence bar and percent. Clicking it (or Enter/Space) explains
-//! that class in the card's overlay.
+//! that class in the card's overlay. A list item holding a button, so that the ranking reads as a
+//! list and each class as something to press (a list item with a button's role is neither).
 
 use leptos::prelude::*;
 
@@ -33,25 +34,17 @@ pub fn PredictionRow(
             prediction.synonyms.join(", ")
         )
     };
-    let on_key = {
-        let on_select = on_select.clone();
-        move |event: web_sys::KeyboardEvent| {
-            if event.key() == "Enter" || event.key() == " " {
-                event.prevent_default();
-                on_select();
-            }
-        }
-    };
     view! {
         <li class="prediction" class:top=rank == 0 class:selected=move || selected.get()
             data-testid="prediction" data-label=prediction.label.clone()
             data-confidence=prediction.confidence.to_string()
-            data-selected=move || selected.get().to_string()
-            role="button" tabindex="0" aria-pressed=move || selected.get().to_string() title=title
-            on:click=move |_| on_select() on:keydown=on_key>
-            <span class="label">{prediction.label.clone()}</span>
-            <span class="percent">{percent_text(prediction.confidence)}</span>
-            <span class="bar" aria-hidden="true"><span class="fill" style:width=format!("{percent:.1}%")></span></span>
+            data-selected=move || selected.get().to_string()>
+            <button type="button" class="choose" aria-pressed=move || selected.get().to_string() title=title
+                on:click=move |_| on_select()>
+                <span class="label">{prediction.label.clone()}</span>
+                <span class="percent">{percent_text(prediction.confidence)}</span>
+                <span class="bar" aria-hidden="true"><span class="fill" style:width=format!("{percent:.1}%")></span></span>
+            </button>
         </li>
     }
 }

@@ -29,7 +29,7 @@ test('saliency overlay: drawn for the top class, follows the clicked class, the 
   expect((await saliencyStats(card)).variance).toBeGreaterThan(100);
 
   // Keyboard: Enter on the first row brings the first map back.
-  await rows.first().focus();
+  await rows.first().getByRole('button').focus();
   await page.keyboard.press('Enter');
   await expect(overlay).toHaveAttribute('data-class-index', topClass!);
   await expect.poll(distance, { message: 'the first map is back' }).toBeLessThan(1);

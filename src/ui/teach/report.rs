@@ -65,7 +65,7 @@ pub fn EpochChart(#[prop(into)] history: Signal<Vec<EpochReport>>) -> impl IntoV
                 <polyline class="acc dashed" points=move || series().3 />
             </svg>
             <figcaption>
-                <span class="key loss">"loss"</span> <span class="key acc">"accuracy"</span>
+                <span class="key loss">"loss"</span>" and "<span class="key acc">"accuracy"</span>
                 " per epoch; solid: training, dashed: validation"
             </figcaption>
         </figure>
