@@ -7,8 +7,8 @@
 //! readbacks and pipelines; the worker counts them with `gpu-work.js`);
 //! `window.glimpseInjectFault("crash" | "abort" | "device-lost")` for the fault tests;
 //! `window.glimpseAnswers` and the backend race's knobs (`race=webgpu-wins`,
-//! `race=webgpu-trains`, `gpu-fault=wrong-numbers`) for its tests; and `window.glimpseLoadTimings` once the model is
-//! ready.
+//! `race=webgpu-trains`, `gpu-fault=wrong-numbers`) for its tests; and
+//! `window.glimpseLoadTimings` once the model is ready.
 
 use std::rc::Rc;
 
