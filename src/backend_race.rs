@@ -351,6 +351,12 @@ mod tests {
             (verdict.winner, verdict.trainer),
             (BackendKind::Cpu, BackendKind::WebGpu)
         );
+        // Both knobs: an agreeing slow GPU does everything.
+        let verdict = judge("S", true, &cpu, Contender::Probed(&slow), BOTH, NOW);
+        assert_eq!(
+            (verdict.winner, verdict.trainer),
+            (BackendKind::WebGpu, BackendKind::WebGpu)
+        );
     }
 
     #[test]
@@ -484,17 +490,6 @@ mod tests {
         );
         assert_eq!(verdict.line(), "WebGPU (A): failed, CPU: 45.0 ms");
         assert_eq!(verdict.training_line(), None);
-    }
-
-    #[test]
-    fn the_preference_knob_makes_an_agreeing_slow_gpu_win() {
-        let cpu = probe(45.0, &[1.0]);
-        let slow = probe(1700.0, &[1.0]);
-        let verdict = judge("S", true, &cpu, Contender::Probed(&slow), BOTH, NOW);
-        assert_eq!(
-            (verdict.winner, verdict.trainer),
-            (BackendKind::WebGpu, BackendKind::WebGpu)
-        );
     }
 
     #[test]
