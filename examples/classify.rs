@@ -12,7 +12,7 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     use burn::prelude::*;
     use burn::tensor::activation::softmax;
-    use glimpse::engine::standalone;
+    use glimpse::formats::standalone;
     use glimpse::ml::model::INPUT_SIZE;
     use glimpse::ml::predict::top_k;
     use glimpse::ml::preprocess::preprocess;

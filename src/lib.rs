@@ -6,7 +6,10 @@
 //! start-up work, only the plain data it exchanges with the worker.
 
 pub mod backend_race;
+#[cfg(feature = "engine")]
 pub mod engine;
+pub mod formats;
+#[cfg(feature = "engine")]
 pub mod ml;
 pub mod protocol;
 

@@ -11,13 +11,13 @@
 use serde::{Deserialize, Serialize};
 pub use serde_bytes::ByteBuf;
 
-pub use crate::engine::bundle::{Project, ProjectPhoto, SavedModel};
-pub use crate::engine::records::{
-    BenchmarkRun, HeldOut, KeptExample, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
+pub use crate::formats::metrics::Evaluation;
+use crate::formats::photo::{CropBox, DecodeError};
+pub use crate::formats::project_file::{Project, ProjectPhoto, SavedModel};
+pub use crate::formats::records::{
+    BenchmarkRun, EpochReport, HeldOut, KeptExample, SaliencyMethod, TrainMode, TrainProgress,
+    TrainSettings, TrainingSummary,
 };
-pub use crate::ml::metrics::Evaluation;
-use crate::ml::preprocess::{CropBox, DecodeError};
-pub use crate::ml::records::{EpochReport, SaliencyMethod};
 
 /// Which compute backend the person asked for (`?backend=` in the page URL); `Auto` runs the
 /// backend race (`backend_race`).

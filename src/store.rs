@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::engine::bundle::SavedModel;
-use crate::engine::records::TrainSettings;
+use crate::formats::project_file::SavedModel;
+use crate::formats::records::TrainSettings;
 
 const DB_NAME: &str = "glimpse";
 const DB_VERSION: u32 = 1;

@@ -19,8 +19,8 @@ use std::io::Cursor;
 use burn::prelude::*;
 use futures::executor::block_on;
 use glimpse::engine::Engine;
-use glimpse::engine::bundle::{self, Project, ProjectPhoto};
 use glimpse::engine::teach::TrainSettings;
+use glimpse::formats::project_file::{self as project_file, Project, ProjectPhoto};
 use glimpse::ml::preprocess::{ALLOC_BUDGET, DecodeError, PIXEL_BUDGET, decode, preprocess};
 use glimpse::protocol::PhotoError;
 use image::codecs::gif::{GifEncoder, Repeat};
@@ -705,14 +705,14 @@ fn odd_file_names_survive_the_export_file() {
                 class: i % 2,
                 name: name.clone(),
                 jpeg: photo.clone(),
-                embeddings: vec![0.5; bundle::VIEWS * 1280],
+                embeddings: vec![0.5; project_file::VIEWS * 1280],
             })
             .collect(),
         model: None,
         settings: TrainSettings::default(),
     };
-    let file = bundle::write(&project, "2026-11-30T12:00:00Z", true);
-    let back = bundle::read(&file).expect("read back");
+    let file = project_file::write(&project, "2026-11-30T12:00:00Z", true);
+    let back = project_file::read(&file).expect("read back");
     let got: Vec<&str> = back.photos.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(got, names.iter().map(String::as_str).collect::<Vec<_>>());
     // Inside the zip, every photo has a tame name: no path, no odd character.

@@ -7,7 +7,7 @@
 //! refusal has a message a person can read.
 //!
 //! Targets: (a) photo decoding (`preprocess::preprocess`, which decodes), (b) the project export
-//! (`bundle::read`), (c) the weight loader (`weights::load_network`), (d) a personal model file
+//! (`project_file::read`), (c) the weight loader (`weights::load_network`), (d) a personal model file
 //! (`model_file::load_personal`) and the whole-network export (`standalone::read`).
 //!
 //! The normal suite runs thousands of cases per target (under a minute in all, dev profile);
@@ -41,16 +41,16 @@ use std::io::{Cursor, Read, Write};
 use std::sync::OnceLock;
 
 use burn::prelude::*;
-use glimpse::engine::bundle::{self, Project, ProjectPhoto, SavedModel};
 use glimpse::engine::model_file::load_personal;
-use glimpse::engine::records::TrainingSummary;
-use glimpse::engine::standalone::{self, NetworkConfig};
 use glimpse::engine::teach::{TrainMode, TrainSettings};
-use glimpse::engine::tensor_file::{NamedTensor, to_safetensors};
-use glimpse::ml::metrics::evaluate;
+use glimpse::formats::metrics::evaluate;
+use glimpse::formats::project_file::{self as project_file, Project, ProjectPhoto, SavedModel};
+use glimpse::formats::records::EpochReport;
+use glimpse::formats::records::TrainingSummary;
+use glimpse::formats::standalone::{self, NetworkConfig};
+use glimpse::formats::tensor_file::{NamedTensor, to_safetensors};
 use glimpse::ml::model::EfficientNetLite0;
 use glimpse::ml::preprocess::{PIXEL_BUDGET, preprocess};
-use glimpse::ml::records::EpochReport;
 use glimpse::ml::split::SplitMix64;
 use glimpse::ml::weights::{load_imagenet, load_network};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
@@ -692,7 +692,7 @@ fn project() -> Project {
                     &DynamicImage::ImageRgb8(pattern(8 + i as u32, 8)),
                     ImageFormat::Jpeg,
                 ),
-                embeddings: (0..bundle::VIEWS * 1280)
+                embeddings: (0..project_file::VIEWS * 1280)
                     .map(|_| rng.unit() as f32)
                     .collect(),
             })
@@ -900,22 +900,26 @@ fn entries(file: &[u8], suffix: &str) -> Vec<usize> {
 
 #[test]
 fn the_project_reader_survives_damaged_exports() {
-    let good = bundle::write(&project(), "2026-11-30T12:00:00Z", true);
-    assert!(bundle::read(&good).is_ok());
+    let good = project_file::write(&project(), "2026-11-30T12:00:00Z", true);
+    assert!(project_file::read(&good).is_ok());
     let json = entries(&good, ".json");
     let tensors = entries(&good, ".safetensors");
     fuzz("project export", 4_000, zip_damage(), |d| {
         let bytes = damage_zip(&good, &d, &json, &tensors);
-        match bundle::read(&bytes) {
+        match project_file::read(&bytes) {
             Ok(project) => {
                 for photo in &project.photos {
                     prop_assert!(photo.class < project.classes.len());
-                    prop_assert_eq!(photo.embeddings.len(), bundle::VIEWS * 1280);
+                    prop_assert_eq!(photo.embeddings.len(), project_file::VIEWS * 1280);
                     prop_assert!(photo.embeddings.iter().all(|v| v.is_finite()));
                     prop_assert!(photo.jpeg.starts_with(&[0xFF, 0xD8]));
                 }
                 // What was accepted exports and imports again unchanged.
-                let again = bundle::read(&bundle::write(&project, "2026-11-30T12:00:00Z", true));
+                let again = project_file::read(&project_file::write(
+                    &project,
+                    "2026-11-30T12:00:00Z",
+                    true,
+                ));
                 prop_assert!(again.as_ref() == Ok(&project), "{:?}", again.err());
                 Ok(Ok(()))
             }

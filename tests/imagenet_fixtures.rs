@@ -3,6 +3,7 @@
 
 use burn::prelude::*;
 use glimpse::engine::Engine;
+use glimpse::formats::tensor_file::TensorError;
 use glimpse::ml::weights::{WeightsError, load_imagenet};
 
 const WEIGHTS: &str = concat!(
@@ -97,7 +98,9 @@ fn damaged_weight_files_are_refused_with_a_reason() {
     wrong.extend_from_slice(header.as_bytes());
     wrong.extend_from_slice(&[0u8; 1152]);
     match load_imagenet(&wrong, &device) {
-        Err(WeightsError::Shape { name, .. }) => assert_eq!(name, "stem.weight"),
+        Err(WeightsError::Tensor(TensorError::Shape { name, .. })) => {
+            assert_eq!(name, "stem.weight")
+        }
         other => panic!("expected a shape error, got {:?}", other.err()),
     }
 }

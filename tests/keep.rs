@@ -8,9 +8,11 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use futures::executor::block_on;
 use glimpse::engine::Engine;
-use glimpse::engine::bundle::{self, BundleError, Project, ProjectPhoto, SavedModel};
-use glimpse::engine::standalone;
 use glimpse::engine::teach::{KeptExample, TrainMode, TrainSettings};
+use glimpse::formats::project_file::{
+    self as project_file, Project, ProjectFileError, ProjectPhoto, SavedModel,
+};
+use glimpse::formats::standalone;
 use glimpse::ml::model::INPUT_SIZE;
 use glimpse::ml::preprocess::{decode, preprocess};
 use glimpse::ml::weights::load_network;
@@ -136,8 +138,8 @@ fn a_stored_head_and_photos_come_back_with_identical_predictions() {
 fn the_export_file_round_trips_with_and_without_photos() {
     let (trained, kept, saved) = taught(5, &TrainSettings::default());
     let project = project(&kept, &saved);
-    let with = bundle::write(&project, "2026-11-25T12:00:00Z", true);
-    let without = bundle::write(&project, "2026-11-25T12:00:00Z", false);
+    let with = project_file::write(&project, "2026-11-25T12:00:00Z", true);
+    let without = project_file::write(&project, "2026-11-25T12:00:00Z", false);
     println!(
         "export of 3 classes x 5 photos: {} bytes with photos, {} without",
         with.len(),
@@ -145,7 +147,7 @@ fn the_export_file_round_trips_with_and_without_photos() {
     );
     assert!(without.len() < 40_000, "{}", without.len());
 
-    let read = bundle::read(&with).expect("read with photos");
+    let read = project_file::read(&with).expect("read with photos");
     assert_eq!(read.classes, project.classes);
     assert!(read.photos == project.photos, "photos differ");
     assert!(read.model == project.model, "model differs");
@@ -153,7 +155,7 @@ fn the_export_file_round_trips_with_and_without_photos() {
     let thumbnails = trained.check_project(&read).expect("checks");
     assert_eq!(thumbnails.len(), project.photos.len());
 
-    let read = bundle::read(&without).expect("read without photos");
+    let read = project_file::read(&without).expect("read without photos");
     assert!(read.photos.is_empty());
     assert_eq!(read.model, project.model);
     assert_eq!(read.classes, project.classes);
@@ -231,7 +233,7 @@ fn rezip(bytes: &[u8], change: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) -> Vec
 
 fn edit_manifest(bytes: &[u8], edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
     rezip(bytes, |name, data| {
-        if name != bundle::MANIFEST {
+        if name != project_file::MANIFEST {
             return Some(data);
         }
         let mut json: serde_json::Value = serde_json::from_slice(&data).expect("json");
@@ -241,7 +243,7 @@ fn edit_manifest(bytes: &[u8], edit: impl Fn(&mut serde_json::Value)) -> Vec<u8>
 }
 
 fn refusal(bytes: &[u8]) -> String {
-    match bundle::read(bytes) {
+    match project_file::read(bytes) {
         Ok(_) => panic!("a bad file was accepted"),
         Err(e) => e.to_string(),
     }
@@ -250,8 +252,8 @@ fn refusal(bytes: &[u8]) -> String {
 #[test]
 fn damaged_and_hostile_files_are_refused_with_what_is_wrong() {
     let (trained, kept, saved) = taught(3, &TrainSettings::default());
-    let good = bundle::write(&project(&kept, &saved), "2026-11-25T12:00:00Z", true);
-    assert!(bundle::read(&good).is_ok());
+    let good = project_file::write(&project(&kept, &saved), "2026-11-25T12:00:00Z", true);
+    assert!(project_file::read(&good).is_ok());
 
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", Vec::new(), "empty"),
@@ -263,12 +265,12 @@ fn damaged_and_hostile_files_are_refused_with_what_is_wrong() {
         ("truncated", good[..good.len() / 2].to_vec(), "cut short"),
         (
             "no manifest",
-            rezip(&good, |n, d| (n != bundle::MANIFEST).then_some(d)),
+            rezip(&good, |n, d| (n != project_file::MANIFEST).then_some(d)),
             "no manifest.json",
         ),
         (
             "no model",
-            rezip(&good, |n, d| (n != bundle::MODEL).then_some(d)),
+            rezip(&good, |n, d| (n != project_file::MODEL).then_some(d)),
             "model.safetensors is missing",
         ),
         (
@@ -320,7 +322,7 @@ fn damaged_and_hostile_files_are_refused_with_what_is_wrong() {
         (
             "garbage manifest",
             rezip(&good, |n, d| {
-                Some(if n == bundle::MANIFEST {
+                Some(if n == project_file::MANIFEST {
                     b"{not json".to_vec()
                 } else {
                     d
@@ -337,7 +339,7 @@ fn damaged_and_hostile_files_are_refused_with_what_is_wrong() {
 
     // Non-finite embeddings: overwrite the first float of the embeddings file with NaN.
     let nan = rezip(&good, |n, mut d| {
-        if n == bundle::EMBEDDINGS {
+        if n == project_file::EMBEDDINGS {
             let header = u64::from_le_bytes(d[..8].try_into().expect("len")) as usize;
             d[8 + header..8 + header + 4].copy_from_slice(&f32::NAN.to_le_bytes());
         }
@@ -366,21 +368,21 @@ fn damaged_and_hostile_files_are_refused_with_what_is_wrong() {
         .expect("train");
         ((), (), saved)
     };
-    let mut mismatched = bundle::read(&good).expect("read");
+    let mut mismatched = project_file::read(&good).expect("read");
     mismatched.model.as_mut().expect("model").weights = two.weights;
     let message = trained.check_project(&mismatched).expect_err("refused");
     println!("wrong shape: {message}");
     assert!(message.contains("shape"), "{message}");
 
     // A photo that claims to be a JPEG but is not one.
-    let mut broken = bundle::read(&good).expect("read");
+    let mut broken = project_file::read(&good).expect("read");
     broken.photos[1].jpeg.truncate(40);
     let message = trained.check_project(&broken).expect_err("refused");
     println!("broken photo: {message}");
     assert!(message.contains("photo 2"), "{message}");
 
     assert!(matches!(
-        bundle::read(&edit_manifest(&good, |m| m["format_version"] = 2.into())),
-        Err(BundleError::TooNew(2))
+        project_file::read(&edit_manifest(&good, |m| m["format_version"] = 2.into())),
+        Err(ProjectFileError::TooNew(2))
     ));
 }

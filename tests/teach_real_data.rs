@@ -6,8 +6,8 @@
 
 use burn::prelude::*;
 use futures::executor::block_on;
+use glimpse::formats::metrics::evaluate;
 use glimpse::ml::augment::random_view;
-use glimpse::ml::metrics::evaluate;
 use glimpse::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
 use glimpse::ml::personal_head::{Examples, HeadTrainingConfig, assess, class_weights, train_head};
 use glimpse::ml::preprocess::{decode, model_view, normalise};

@@ -8,14 +8,14 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use web_time::Instant;
 
-use super::bundle::{Project, SavedModel};
 use super::photo_cache::PhotoCache;
-use super::records::BenchmarkRun;
 use super::teach::{
     Example, KeptExample, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings,
     thumbnail_jpeg,
 };
 use crate::backend_race::{PROBE_RUNS, Probe, median, probe_photo, probe_pixels};
+use crate::formats::project_file::{Project, SavedModel};
+use crate::formats::records::BenchmarkRun;
 use crate::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune};
 use crate::ml::labels::{self, ClassName};
 use crate::ml::model::{EfficientNetLite0, INPUT_SIZE};
@@ -308,8 +308,9 @@ impl Engine {
         let tensors = super::model_file::network_tensors(&self.model, personal)
             .await
             .map_err(|e| e.to_string())?;
-        let config = super::standalone::NetworkConfig::new(personal.classes.clone(), created);
-        Ok(super::standalone::write(&config, &tensors))
+        let config =
+            crate::formats::standalone::NetworkConfig::new(personal.classes.clone(), created);
+        Ok(crate::formats::standalone::write(&config, &tensors))
     }
 
     /// `batch` copies of one preprocessed model input, as a tensor on the engine's device.

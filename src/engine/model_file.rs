@@ -7,7 +7,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 
 use super::teach::PersonalModel;
-pub use super::tensor_file::{NamedTensor, to_safetensors};
+pub use crate::formats::tensor_file::{NamedTensor, to_safetensors};
 use crate::ml::fine_tune::TunableTop;
 use crate::ml::model::{BLOCK_COUNT, ConvUnit, EfficientNetLite0, FEATURE_CHANNELS, MbConv};
 use crate::ml::personal_head::PersonalHeadConfig;

@@ -5,7 +5,7 @@
 use burn::prelude::*;
 use web_time::Instant;
 
-pub use super::records::LayerTime;
+pub use crate::formats::records::LayerTime;
 use crate::ml::model::{ConvUnit, EfficientNetLite0};
 use crate::ml::readback::read_floats;
 

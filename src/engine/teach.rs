@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use burn::prelude::*;
 use image::RgbImage;
 
-pub use super::records::{
+use crate::formats::metrics::evaluate;
+pub use crate::formats::records::{
     AUGMENTED_VIEWS, HeldOut, KeptExample, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
 };
 use crate::ml::augment::random_view;
 use crate::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune, frozen_prefix};
-use crate::ml::metrics::evaluate;
 use crate::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
 use crate::ml::personal_head::{
     EpochReport, Examples, HeadTrainingConfig, PersonalHead, train_head,

@@ -5,8 +5,8 @@
 use image::imageops::FilterType;
 use image::{Rgb, RgbImage};
 
-use super::shape::INPUT_SIZE;
 use super::split::SplitMix64;
+use crate::formats::shape::INPUT_SIZE;
 
 /// Area share of the photo a random crop keeps, and its aspect ratio range.
 const SCALE: (f64, f64) = (0.5, 1.0);

@@ -11,7 +11,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-pub use super::shape::{BLOCK_COUNT, FEATURE_CHANNELS, IMAGENET_CLASSES, INPUT_SIZE};
+pub use crate::formats::shape::{BLOCK_COUNT, FEATURE_CHANNELS, IMAGENET_CLASSES, INPUT_SIZE};
 
 use super::depthwise::Depthwise;
 use super::gpu_kernels;

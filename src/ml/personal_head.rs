@@ -13,8 +13,8 @@ use burn::tensor::activation::softmax;
 
 use super::model::FEATURE_CHANNELS;
 use super::readback::{ReadbackError, read_floats};
-pub use super::records::EpochReport;
 use super::split::SplitMix64;
+pub use crate::formats::records::EpochReport;
 
 #[derive(Module, Debug)]
 pub struct PersonalHead {

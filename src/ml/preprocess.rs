@@ -10,7 +10,8 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 use std::io::Cursor;
 
-use super::shape::INPUT_SIZE;
+pub use crate::formats::photo::{CropBox, DecodeError};
+use crate::formats::shape::{INPUT_MEAN, INPUT_SIZE, INPUT_STD};
 
 /// Photos above this many pixels are refused before decoding (a 20000x20000 PNG would need
 /// 1.6 GB as RGBA). 100 MP covers every camera a person is likely to drop.
@@ -22,60 +23,6 @@ pub const ALLOC_BUDGET: u64 = 512 * MB;
 const MB: u64 = 1024 * 1024;
 /// torchvision's eval transform: resize to 256, crop 224.
 const CROP_FRACTION: f64 = 224.0 / 256.0;
-/// EfficientNet-Lite's input normalisation: (v / 255 - 0.498) / 0.502, i.e. about [-1, 1]
-/// (the efficientnet-lite reference uses mean 127 and std 128 on 0..255 values).
-const MEAN: f32 = 0.498;
-const STD: f32 = 0.502;
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, thiserror::Error)]
-pub enum DecodeError {
-    #[error("the file is empty")]
-    Empty,
-    #[error("not an image in a format Glimpse reads (JPEG, PNG, WebP, GIF, BMP)")]
-    UnknownFormat,
-    #[error(
-        "the image is {width}x{height} pixels, more than the {budget} megapixels Glimpse decodes"
-    )]
-    TooLarge {
-        width: u32,
-        height: u32,
-        budget: u64,
-    },
-    /// Within the pixel budget but too deep (16-bit channels, alpha) to decode in the memory
-    /// budget; `needed_mb` is known when the header says it, not when a decoder hits the limit.
-    #[error("{}", memory_message(*needed_mb, *budget_mb))]
-    TooMuchMemory {
-        needed_mb: Option<u64>,
-        budget_mb: u64,
-    },
-    #[error("the image has no pixels")]
-    NoPixels,
-    #[error("the image uses a feature Glimpse cannot decode: {0}")]
-    Unsupported(String),
-    #[error("the image could not be decoded: {0}")]
-    Corrupt(String),
-}
-
-fn memory_message(needed_mb: Option<u64>, budget_mb: u64) -> String {
-    match needed_mb {
-        Some(needed) => format!(
-            "decoding the image would need {needed} MB of memory, more than the {budget_mb} MB \
-             Glimpse allows for one photo"
-        ),
-        None => format!(
-            "decoding the image would need more than the {budget_mb} MB of memory Glimpse allows \
-             for one photo"
-        ),
-    }
-}
-
-/// The square of the decoded (upright) photo that the model sees, in its pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CropBox {
-    pub x: u32,
-    pub y: u32,
-    pub side: u32,
-}
 
 /// A photo ready for the model, and where its crop lies in the upright photo.
 #[derive(Debug, Clone)]
@@ -217,7 +164,7 @@ pub fn normalise(image: &RgbImage) -> Vec<f32> {
     let mut out = vec![0.0; 3 * plane];
     for (i, px) in image.pixels().enumerate() {
         for c in 0..3 {
-            out[c * plane + i] = (f32::from(px[c]) / 255.0 - MEAN) / STD;
+            out[c * plane + i] = (f32::from(px[c]) / 255.0 - INPUT_MEAN) / INPUT_STD;
         }
     }
     out

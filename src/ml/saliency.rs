@@ -17,7 +17,7 @@ use image::imageops::FilterType;
 
 use super::model::{EfficientNetLite0, INPUT_SIZE};
 use super::readback::{ReadbackError, read_floats};
-pub use super::records::SaliencyMethod;
+pub use crate::formats::records::SaliencyMethod;
 
 /// What saliency needs of a classifier: its last conv features, and class logits from their
 /// global average pool. The ImageNet model and a personal model both provide them.

@@ -5,27 +5,18 @@
 use burn::module::Param;
 use burn::nn::Linear;
 use burn::prelude::*;
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
 
 use super::model::{ConvUnit, EfficientNetLite0, EfficientNetLite0Config, IMAGENET_CLASSES};
-pub use super::records::WEIGHTS_FILE;
+pub use crate::formats::records::WEIGHTS_FILE;
+use crate::formats::tensor_file::{TensorError, read_floats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
     #[error("the weight file is not a valid safetensors file: {0}")]
     Format(String),
-    #[error("the weight file has no tensor named `{0}`")]
-    Missing(String),
-    #[error("tensor `{name}` has shape {found:?}, the model expects {expected:?}")]
-    Shape {
-        name: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-    },
-    #[error("tensor `{name}` is stored as {found}, expected f16 or f32")]
-    DType { name: String, found: String },
-    #[error("tensor `{0}` holds a value that is not a finite number")]
-    NotFinite(String),
+    #[error("the weight file {0}")]
+    Tensor(#[from] TensorError),
     #[error("the model tunes {tuned} blocks; the network has {blocks}")]
     TunedBlocks { tuned: usize, blocks: usize },
     #[error("the model has no classes")]
@@ -50,38 +41,7 @@ impl<'a> WeightFile<'a> {
         name: &str,
         expected: &[usize],
     ) -> Result<TensorData, WeightsError> {
-        let view = self
-            .tensors
-            .tensor(name)
-            .map_err(|_| WeightsError::Missing(name.to_string()))?;
-        if view.shape() != expected {
-            return Err(WeightsError::Shape {
-                name: name.to_string(),
-                expected: expected.to_vec(),
-                found: view.shape().to_vec(),
-            });
-        }
-        let values: Vec<f32> = match view.dtype() {
-            Dtype::F16 => view
-                .data()
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            Dtype::F32 => view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            other => {
-                return Err(WeightsError::DType {
-                    name: name.to_string(),
-                    found: format!("{other:?}"),
-                });
-            }
-        };
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(WeightsError::NotFinite(name.to_string()));
-        }
+        let values = read_floats(&self.tensors, name, expected)?;
         Ok(TensorData::new(values, expected.to_vec()))
     }
 

@@ -992,7 +992,7 @@ pub(super) async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
 /// The weights sit next to the page; an absolute URL because the worker resolves relative URLs
 /// against its own script.
 fn weights_url() -> String {
-    let file = crate::ml::records::WEIGHTS_FILE;
+    let file = crate::formats::records::WEIGHTS_FILE;
     let base = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.base_uri().ok().flatten());

@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 
 use super::client::{EngineClient, Job, read_file};
 use super::teach::state::{ExampleState, TeachPhoto, TrainingState};
-use crate::engine::bundle::{self, Project, ProjectPhoto};
+use crate::formats::project_file::{self as project_file, Project, ProjectPhoto};
 use crate::protocol::{ByteBuf, KeptExample, Request, SavedModel};
 use crate::store::{self, ClassRecord, PhotoRecord, Snapshot, Store, StoreError};
 
@@ -383,7 +383,7 @@ impl EngineClient {
             ));
             return;
         }
-        let bytes = bundle::write(&project, &now_iso(), include_photos);
+        let bytes = project_file::write(&project, &now_iso(), include_photos);
         error.set(download(&bytes, &format!("glimpse-project-{}.zip", today())).err());
     }
 

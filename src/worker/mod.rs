@@ -386,7 +386,7 @@ impl Session {
 const NOT_LOADED: &str = "the model is not loaded yet";
 
 fn check_project(engine: &Engine, bytes: &[u8]) -> Result<(Project, Vec<ByteBuf>), String> {
-    let project = crate::engine::bundle::read(bytes).map_err(|e| e.to_string())?;
+    let project = crate::formats::project_file::read(bytes).map_err(|e| e.to_string())?;
     let thumbnails = engine.check_project(&project)?;
     Ok((project, thumbnails.into_iter().map(ByteBuf::from).collect()))
 }

@@ -9,14 +9,14 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read, Write};
 
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
 use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::records::{AUGMENTED_VIEWS, TrainSettings, TrainingSummary};
-use super::tensor_file::{NamedTensor, to_safetensors};
-use crate::ml::shape::{BLOCK_COUNT, FEATURE_CHANNELS, INPUT_SIZE};
+use super::shape::{BLOCK_COUNT, FEATURE_CHANNELS, INPUT_MEAN, INPUT_SIZE, INPUT_STD};
+use super::tensor_file::{NamedTensor, read_floats, to_safetensors};
 
 pub const FORMAT: &str = "glimpse-project";
 /// Bumped when a reader of the previous version would misread a file.
@@ -135,8 +135,8 @@ impl Preprocessing {
             input_size: INPUT_SIZE,
             channels: "RGB".into(),
             layout: "NCHW".into(),
-            mean: [0.498; 3],
-            std: [0.502; 3],
+            mean: [INPUT_MEAN; 3],
+            std: [INPUT_STD; 3],
         }
     }
 }
@@ -165,7 +165,7 @@ pub struct PhotoEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum BundleError {
+pub enum ProjectFileError {
     #[error("this is not a Glimpse export: {0}")]
     NotOurs(String),
     #[error(
@@ -180,8 +180,8 @@ pub enum BundleError {
     Invalid(String),
 }
 
-fn invalid(message: impl Into<String>) -> BundleError {
-    BundleError::Invalid(message.into())
+fn invalid(message: impl Into<String>) -> ProjectFileError {
+    ProjectFileError::Invalid(message.into())
 }
 
 /// A file name inside the zip for a photo: its index, then a tame version of its name.
@@ -278,9 +278,9 @@ pub(crate) fn add_entry(
         .expect("writing a zip into memory cannot fail");
 }
 
-pub(crate) fn open_zip(bytes: &[u8]) -> Result<ZipArchive<Cursor<&[u8]>>, BundleError> {
+pub(crate) fn open_zip(bytes: &[u8]) -> Result<ZipArchive<Cursor<&[u8]>>, ProjectFileError> {
     ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        BundleError::NotOurs(format!("it is not a zip archive, or it is cut short ({e})"))
+        ProjectFileError::NotOurs(format!("it is not a zip archive, or it is cut short ({e})"))
     })
 }
 
@@ -289,14 +289,14 @@ pub(crate) fn check_format(
     file: &str,
     (format, version): (&str, u32),
     (expected, supported): (&str, u32),
-) -> Result<(), BundleError> {
+) -> Result<(), ProjectFileError> {
     if format != expected {
-        return Err(BundleError::NotOurs(format!(
+        return Err(ProjectFileError::NotOurs(format!(
             "{file} names the format \"{format}\""
         )));
     }
     if version > supported {
-        return Err(BundleError::TooNew(version));
+        return Err(ProjectFileError::TooNew(version));
     }
     Ok(())
 }
@@ -306,13 +306,13 @@ pub(crate) fn entry(
     archive: &mut ZipArchive<Cursor<&[u8]>>,
     name: &str,
     limit: u64,
-) -> Result<Vec<u8>, BundleError> {
+) -> Result<Vec<u8>, ProjectFileError> {
     let mut file = archive.by_name(name).map_err(|e| match e {
         zip::result::ZipError::FileNotFound => invalid(format!("{name} is missing")),
-        other => BundleError::Damaged(format!("{name}: {other}")),
+        other => ProjectFileError::Damaged(format!("{name}: {other}")),
     })?;
     if file.size() > limit {
-        return Err(BundleError::TooLarge {
+        return Err(ProjectFileError::TooLarge {
             file: name.into(),
             limit,
         });
@@ -322,9 +322,9 @@ pub(crate) fn entry(
     (&mut file)
         .take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| BundleError::Damaged(format!("{name} cannot be read: {e}")))?;
+        .map_err(|e| ProjectFileError::Damaged(format!("{name} cannot be read: {e}")))?;
     if bytes.len() as u64 > limit {
-        return Err(BundleError::TooLarge {
+        return Err(ProjectFileError::TooLarge {
             file: name.into(),
             limit,
         });
@@ -332,43 +332,16 @@ pub(crate) fn entry(
     Ok(bytes)
 }
 
-/// Floats of a safetensors tensor (f32 or f16), checked finite.
-fn floats(tensors: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, BundleError> {
-    let view = tensors
-        .tensor(name)
-        .map_err(|_| invalid(format!("{EMBEDDINGS} has no tensor `{name}`")))?;
-    if view.shape() != shape {
-        return Err(invalid(format!(
-            "tensor `{name}` has shape {:?}, expected {shape:?}",
-            view.shape()
-        )));
-    }
-    let values: Vec<f32> = match view.dtype() {
-        Dtype::F32 => view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => view
-            .data()
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        other => {
-            return Err(invalid(format!(
-                "tensor `{name}` is {other:?}, expected f32 or f16"
-            )));
-        }
-    };
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(invalid(format!(
-            "tensor `{name}` holds a value that is not a finite number"
-        )));
-    }
-    Ok(values)
+/// Floats of a tensor of the embeddings file, checked.
+fn floats(
+    tensors: &SafeTensors<'_>,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>, ProjectFileError> {
+    read_floats(tensors, name, shape).map_err(|e| invalid(format!("{EMBEDDINGS} {e}")))
 }
 
-fn check_classes(manifest: &Manifest) -> Result<(), BundleError> {
+fn check_classes(manifest: &Manifest) -> Result<(), ProjectFileError> {
     let count = manifest.classes.len();
     if count == 0 || count > MAX_CLASSES {
         return Err(invalid(format!(
@@ -394,7 +367,7 @@ fn check_classes(manifest: &Manifest) -> Result<(), BundleError> {
     Ok(())
 }
 
-fn check_model(entry: &ModelEntry) -> Result<(), BundleError> {
+fn check_model(entry: &ModelEntry) -> Result<(), ProjectFileError> {
     let classes = &entry.summary.classes;
     if classes.len() < 2 || classes.len() > MAX_CLASSES {
         return Err(invalid(format!(
@@ -419,26 +392,28 @@ fn check_model(entry: &ModelEntry) -> Result<(), BundleError> {
 
 /// Reads and checks an export file. The model's tensors are checked against the network when
 /// the engine loads them; everything else is checked here.
-pub fn read(bytes: &[u8]) -> Result<Project, BundleError> {
+pub fn read(bytes: &[u8]) -> Result<Project, ProjectFileError> {
     if bytes.is_empty() {
-        return Err(BundleError::NotOurs("the file is empty".into()));
+        return Err(ProjectFileError::NotOurs("the file is empty".into()));
     }
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(BundleError::TooLarge {
+        return Err(ProjectFileError::TooLarge {
             file: "the file".into(),
             limit: MAX_FILE_BYTES as u64,
         });
     }
     let mut archive = open_zip(bytes)?;
     if archive.index_for_name(MANIFEST).is_none() {
-        return Err(BundleError::NotOurs(format!("the zip has no {MANIFEST}")));
+        return Err(ProjectFileError::NotOurs(format!(
+            "the zip has no {MANIFEST}"
+        )));
     }
     let json = entry(&mut archive, MANIFEST, MAX_MANIFEST_BYTES)?;
     let manifest: Manifest = serde_json::from_slice(&json).map_err(|e| {
         // Ask for the format first, so another program's manifest is named as such.
         match serde_json::from_slice::<serde_json::Value>(&json) {
             Ok(value) if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) => {
-                BundleError::NotOurs(format!("{MANIFEST} does not name the format {FORMAT}"))
+                ProjectFileError::NotOurs(format!("{MANIFEST} does not name the format {FORMAT}"))
             }
             Ok(value)
                 if value
@@ -447,7 +422,7 @@ pub fn read(bytes: &[u8]) -> Result<Project, BundleError> {
                     .is_some_and(|v| v > u64::from(FORMAT_VERSION)) =>
             {
                 let version = value["format_version"].as_u64().unwrap_or(u64::MAX);
-                BundleError::TooNew(u32::try_from(version).unwrap_or(u32::MAX))
+                ProjectFileError::TooNew(u32::try_from(version).unwrap_or(u32::MAX))
             }
             _ => invalid(format!("{MANIFEST} is not as expected: {e}")),
         }
@@ -503,7 +478,7 @@ pub fn read(bytes: &[u8]) -> Result<Project, BundleError> {
 fn read_photos(
     archive: &mut ZipArchive<Cursor<&[u8]>>,
     manifest: &Manifest,
-) -> Result<Vec<ProjectPhoto>, BundleError> {
+) -> Result<Vec<ProjectPhoto>, ProjectFileError> {
     if manifest.photos.is_empty() {
         return Ok(Vec::new());
     }
@@ -524,7 +499,7 @@ fn read_photos(
     }
     let embeddings = entry(archive, EMBEDDINGS, MAX_EMBEDDINGS_BYTES)?;
     let tensors = SafeTensors::deserialize(&embeddings)
-        .map_err(|e| BundleError::Damaged(format!("{EMBEDDINGS}: {e}")))?;
+        .map_err(|e| ProjectFileError::Damaged(format!("{EMBEDDINGS}: {e}")))?;
     let mut files = HashSet::new();
     manifest
         .photos

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use super::bundle::{
-    Architecture, BundleError, Preprocessing, add_entry, check_format, entry, open_zip,
+use super::project_file::{
+    Architecture, Preprocessing, ProjectFileError, add_entry, check_format, entry, open_zip,
 };
 use super::tensor_file::{NamedTensor, to_safetensors};
 
@@ -69,18 +69,18 @@ pub fn write(config: &NetworkConfig, tensors: &[NamedTensor]) -> Vec<u8> {
 }
 
 /// Reads the zip back: its config (checked) and the safetensors bytes.
-pub fn read(bytes: &[u8]) -> Result<(NetworkConfig, Vec<u8>), BundleError> {
+pub fn read(bytes: &[u8]) -> Result<(NetworkConfig, Vec<u8>), ProjectFileError> {
     let mut archive = open_zip(bytes)?;
     let json = entry(&mut archive, CONFIG, MAX_CONFIG_BYTES)?;
     let config: NetworkConfig = serde_json::from_slice(&json)
-        .map_err(|e| BundleError::Invalid(format!("{CONFIG} is not as expected: {e}")))?;
+        .map_err(|e| ProjectFileError::Invalid(format!("{CONFIG} is not as expected: {e}")))?;
     check_format(
         CONFIG,
         (&config.format, config.format_version),
         (FORMAT, FORMAT_VERSION),
     )?;
     if config.classes.is_empty() {
-        return Err(BundleError::Invalid("the model has no classes".into()));
+        return Err(ProjectFileError::Invalid("the model has no classes".into()));
     }
     let weights = entry(&mut archive, WEIGHTS, MAX_WEIGHTS_BYTES)?;
     Ok((config, weights))
