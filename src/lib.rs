@@ -12,6 +12,7 @@ pub mod formats;
 #[cfg(feature = "engine")]
 pub mod ml;
 pub mod protocol;
+pub mod work_queue;
 
 #[cfg(target_arch = "wasm32")]
 pub mod gpu_adapter;

@@ -8,6 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use web_time::Instant;
 
+use super::answer::Respond;
 use super::photo_cache::PhotoCache;
 use super::teach::{
     Example, KeptExample, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings,
@@ -27,10 +28,7 @@ use crate::ml::saliency::{
     Classifier, SMOOTHGRAD_SAMPLES, SaliencyMap, SaliencyMethod, grad_cam, smooth_grad,
 };
 use crate::ml::weights::{WeightsError, load_imagenet};
-use crate::protocol::{Classification, Heatmap, PhotoError, Prediction};
-
-/// A class's name and synonyms.
-type NamedClass = (String, Vec<String>);
+use crate::protocol::{Classification, EngineError, Heatmap, PhotoError, Prediction, Request};
 
 /// Profiled passes behind each layer's median in a batch-1 benchmark.
 const PROFILE_PASSES: usize = 5;
@@ -41,17 +39,66 @@ pub const TOP_K: usize = 5;
 pub struct Engine {
     device: Device,
     model: EfficientNetLite0,
+    /// The ImageNet class names, read once.
     labels: Vec<ClassName>,
     photos: PhotoCache,
     /// Features of the last classified photo under the active model, for its Grad-CAM.
     last_features: RefCell<Option<(u32, Tensor<4>)>>,
     examples: HashMap<u32, Example>,
-    personal: Option<PersonalModel>,
+    personal: Option<Personal>,
     use_personal: bool,
+}
+
+/// The person's model and its classes as predictions name them (no synonyms).
+struct Personal {
+    model: PersonalModel,
+    labels: Vec<ClassName>,
+}
+
+impl Personal {
+    fn new(model: PersonalModel) -> Self {
+        let labels = model
+            .classes
+            .iter()
+            .map(|name| ClassName {
+                name: name.clone(),
+                synonyms: Vec::new(),
+            })
+            .collect();
+        Self { model, labels }
+    }
+}
+
+/// The model photos go through now: the ImageNet one, or the person's own on top of it.
+enum ActiveModel<'a> {
+    ImageNet(&'a EfficientNetLite0),
+    Personal(PersonalClassifier<'a>),
+}
+
+impl Classifier for ActiveModel<'_> {
+    fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        match self {
+            ActiveModel::ImageNet(model) => model.features(images),
+            ActiveModel::Personal(personal) => personal.features(images),
+        }
+    }
+
+    fn head(&self, pooled: Tensor<2>) -> Tensor<2> {
+        match self {
+            ActiveModel::ImageNet(model) => model.head(pooled),
+            ActiveModel::Personal(personal) => personal.head(pooled),
+        }
+    }
 }
 
 fn inference(e: ReadbackError) -> PhotoError {
     PhotoError::Inference(e.to_string())
+}
+
+impl From<ReadbackError> for EngineError {
+    fn from(e: ReadbackError) -> Self {
+        EngineError::Device(e.to_string())
+    }
 }
 
 impl Engine {
@@ -104,27 +151,17 @@ impl Engine {
         Ok(photo)
     }
 
-    /// The classifier photos go through now, and its class names.
-    fn active(&self) -> (Box<dyn ClassifierRef + '_>, Vec<NamedClass>) {
+    /// The model photos go through now, and its class names.
+    fn active(&self) -> (ActiveModel<'_>, &[ClassName]) {
         match (&self.personal, self.use_personal) {
             (Some(personal), true) => (
-                Box::new(PersonalClassifier {
+                ActiveModel::Personal(PersonalClassifier {
                     base: &self.model,
-                    personal,
+                    personal: &personal.model,
                 }),
-                personal
-                    .classes
-                    .iter()
-                    .map(|c| (c.clone(), Vec::new()))
-                    .collect(),
+                &personal.labels,
             ),
-            _ => (
-                Box::new(&self.model),
-                self.labels
-                    .iter()
-                    .map(|c| (c.name.clone(), c.synonyms.clone()))
-                    .collect(),
-            ),
+            _ => (ActiveModel::ImageNet(&self.model), &self.labels),
         }
     }
 
@@ -133,17 +170,17 @@ impl Engine {
         let started = Instant::now();
         let photo = self.photo(id, bytes)?;
         let (classifier, names) = self.active();
-        let features = classifier.features_of(self.input(&photo));
-        let logits = classifier.head_of(EfficientNetLite0::pool(features.clone()));
+        let features = classifier.features(self.input(&photo));
+        let logits = classifier.head(EfficientNetLite0::pool(features.clone()));
         let probs = read_floats(softmax(logits, 1)).await.map_err(inference)?;
         let predictions: Vec<Prediction> = top_k(&probs, TOP_K)
             .into_iter()
             .map(|score| {
-                let (label, synonyms) = names[score.class].clone();
+                let name = &names[score.class];
                 Prediction {
                     class_index: score.class as u32,
-                    label,
-                    synonyms,
+                    label: name.name.clone(),
+                    synonyms: name.synonyms.clone(),
                     confidence: score.confidence,
                 }
             })
@@ -180,11 +217,11 @@ impl Engine {
                     Some((last, features)) if *last == id => Some(features.clone()),
                     _ => None,
                 };
-                let features = cached.unwrap_or_else(|| classifier.features_of(self.input(&photo)));
-                classifier.grad_cam_of(features, class).await
+                let features = cached.unwrap_or_else(|| classifier.features(self.input(&photo)));
+                grad_cam(&classifier, features, class).await
             }
             SaliencyMethod::SmoothGrad => {
-                classifier.smooth_grad_of(self.input(&photo), class).await
+                smooth_grad(&classifier, self.input(&photo), class, SMOOTHGRAD_SAMPLES).await
             }
         }
         .map_err(inference)?;
@@ -236,7 +273,7 @@ impl Engine {
         labelled: &[(u32, usize)],
         settings: &TrainSettings,
         progress: impl FnMut(TrainProgress) -> F,
-    ) -> Result<SavedModel, String> {
+    ) -> Result<SavedModel, EngineError> {
         let (personal, summary) = super::teach::train(
             &self.model,
             &self.device,
@@ -247,29 +284,27 @@ impl Engine {
             progress,
         )
         .await?;
-        let tensors = super::model_file::personal_tensors(&personal)
-            .await
-            .map_err(|e| e.to_string())?;
+        let tensors = super::model_file::personal_tensors(&personal).await?;
         let saved = SavedModel {
             weights: super::model_file::to_safetensors(&tensors, HashMap::new()),
             tuned_blocks: personal.top.as_ref().map_or(0, |t| t.blocks.len()),
             summary,
         };
-        self.personal = Some(personal);
+        self.personal = Some(Personal::new(personal));
         self.use_personal = true;
         self.last_features.replace(None);
         Ok(saved)
     }
 
     /// Builds a stored or imported personal model (checking every tensor) without using it yet.
-    pub fn load_model(&mut self, saved: &SavedModel) -> Result<(), String> {
-        self.personal = Some(self.check_model(saved)?);
+    pub fn load_model(&mut self, saved: &SavedModel) -> Result<(), EngineError> {
+        self.personal = Some(Personal::new(self.check_model(saved)?));
         self.use_personal = false;
         self.last_features.replace(None);
         Ok(())
     }
 
-    fn check_model(&self, saved: &SavedModel) -> Result<PersonalModel, String> {
+    fn check_model(&self, saved: &SavedModel) -> Result<PersonalModel, EngineError> {
         super::model_file::load_personal(
             &saved.weights,
             saved.classes(),
@@ -277,12 +312,25 @@ impl Engine {
             &self.model,
             &self.device,
         )
-        .map_err(|e| format!("the model in the file is unusable: {e}"))
+        .map_err(|e| EngineError::UnusableModel(e.to_string()))
+    }
+
+    /// Answers one request through `to` (some get several responses: progress, then the
+    /// answer), and hands back the requests only a worker can answer (`answer.rs`).
+    pub async fn answer(&mut self, request: Request, to: &impl Respond) -> Result<(), Request> {
+        super::answer::answer(self, request, to).await
+    }
+
+    /// Reads a project file and checks it (`check_project`): the project and its thumbnails.
+    pub fn check_project_file(&self, bytes: &[u8]) -> Result<(Project, Vec<Vec<u8>>), EngineError> {
+        let project = crate::formats::project_file::read(bytes)?;
+        let thumbnails = self.check_project(&project)?;
+        Ok((project, thumbnails))
     }
 
     /// Checks what an export file's checks cannot: that the model fits the network and every
     /// photo decodes. Answers with the photos' thumbnails; changes nothing.
-    pub fn check_project(&self, project: &Project) -> Result<Vec<Vec<u8>>, String> {
+    pub fn check_project(&self, project: &Project) -> Result<Vec<Vec<u8>>, EngineError> {
         if let Some(saved) = &project.model {
             self.check_model(saved)?;
         }
@@ -291,8 +339,10 @@ impl Engine {
             .iter()
             .enumerate()
             .map(|(i, photo)| {
-                let image = decode(&photo.jpeg).map_err(|e| {
-                    format!("photo {} (\"{}\") is unusable: {e}", i + 1, photo.name)
+                let image = decode(&photo.jpeg).map_err(|reason| EngineError::UnusablePhoto {
+                    number: i + 1,
+                    name: photo.name.clone(),
+                    reason,
                 })?;
                 Ok(thumbnail_jpeg(&image))
             })
@@ -300,26 +350,23 @@ impl Engine {
     }
 
     /// The personal model as a whole network with its config, zipped, for other tools.
-    pub async fn export_network(&self, created: &str) -> Result<Vec<u8>, String> {
-        let personal = self
+    pub async fn export_network(&self, created: &str) -> Result<Vec<u8>, EngineError> {
+        let personal = &self
             .personal
             .as_ref()
-            .ok_or("there is no personal model yet: train one first")?;
-        let tensors = super::model_file::network_tensors(&self.model, personal)
-            .await
-            .map_err(|e| e.to_string())?;
+            .ok_or(EngineError::NoPersonalModel)?
+            .model;
+        let tensors = super::model_file::network_tensors(&self.model, personal).await?;
         let config =
             crate::formats::standalone::NetworkConfig::new(personal.classes.clone(), created);
         Ok(crate::formats::standalone::write(&config, &tensors))
     }
 
     /// `batch` copies of one preprocessed model input, as a tensor on the engine's device.
-    fn repeated_input(&self, pixels: &[f32], batch: usize) -> Result<Tensor<4>, String> {
+    fn repeated_input(&self, pixels: &[f32], batch: usize) -> Result<Tensor<4>, EngineError> {
         let size = 3 * INPUT_SIZE * INPUT_SIZE;
         if pixels.len() != size || batch == 0 {
-            return Err(format!(
-                "expected one {size}-value input and a batch of at least 1"
-            ));
+            return Err(EngineError::BadInput { expected: size });
         }
         Ok(crate::ml::model::repeated_input(
             pixels,
@@ -330,16 +377,18 @@ impl Engine {
 
     /// One ImageNet forward pass of `batch` copies of one model input, its logits read back
     /// (upload, network, read-back: what a benchmark times and what GPU work is counted over).
-    pub async fn forward_pass(&self, pixels: &[f32], batch: usize) -> Result<Vec<f32>, String> {
+    pub async fn forward_pass(
+        &self,
+        pixels: &[f32],
+        batch: usize,
+    ) -> Result<Vec<f32>, EngineError> {
         let x = self.repeated_input(pixels, batch)?;
-        read_floats(self.model.forward(x))
-            .await
-            .map_err(|e| e.to_string())
+        Ok(read_floats(self.model.forward(x)).await?)
     }
 
     /// The backend race's probe (`backend_race`): one untimed forward pass of its input (any
     /// kernel compiled late compiles there), then `PROBE_RUNS` timed ones.
-    pub async fn probe(&self) -> Result<Probe, String> {
+    pub async fn probe(&self) -> Result<Probe, EngineError> {
         let pixels = probe_pixels();
         let mut logits = self.forward_pass(&pixels, 1).await?;
         let mut times_ms = Vec::with_capacity(PROBE_RUNS);
@@ -357,7 +406,7 @@ impl Engine {
 
     /// The race's training probe: one fine-tuning step of the head and last blocks (batch 8)
     /// untimed, then the time of one more, in milliseconds.
-    pub async fn probe_training(&self) -> Result<f64, String> {
+    pub async fn probe_training(&self) -> Result<f64, EngineError> {
         self.fine_tuning_step().await?;
         let started = Instant::now();
         self.fine_tuning_step().await?;
@@ -366,7 +415,7 @@ impl Engine {
 
     /// One step of "head + last blocks" on the probe photo and its mirror image: what a step of
     /// the heavy training mode costs on this device.
-    async fn fine_tuning_step(&self) -> Result<(), String> {
+    async fn fine_tuning_step(&self) -> Result<(), EngineError> {
         let photo = probe_photo();
         let mirror = image::imageops::flip_horizontal(&photo);
         let photos: Vec<_> = (0..8)
@@ -381,10 +430,8 @@ impl Engine {
         let config = FineTuneConfig::new().with_steps(1);
         let head = PersonalHeadConfig::new(2).init(&self.device);
         let top = TunableTop::from_model(&self.model, config.tuned_blocks, head);
-        fine_tune(&self.model, top, &photos, 2, &config, |_, _| async { true })
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        fine_tune(&self.model, top, &photos, 2, &config, |_, _| async { true }).await?;
+        Ok(())
     }
 
     /// Times `runs` ImageNet forward passes of `batch` copies of one model input (upload, network,
@@ -396,7 +443,7 @@ impl Engine {
         batch: usize,
         runs: usize,
         warmup: usize,
-    ) -> Result<BenchmarkRun, String> {
+    ) -> Result<BenchmarkRun, EngineError> {
         let mut times_ms = Vec::with_capacity(runs);
         let mut logits = Vec::new();
         for run in 0..warmup + runs {
@@ -420,55 +467,13 @@ impl Engine {
         })
     }
 
-    pub fn use_personal_model(&mut self, personal: bool) -> Result<(), String> {
+    pub fn use_personal_model(&mut self, personal: bool) -> Result<(), EngineError> {
         if personal && self.personal.is_none() {
-            return Err("there is no personal model yet: train one first".into());
+            return Err(EngineError::NoPersonalModel);
         }
         self.use_personal = personal;
         self.last_features.replace(None);
         Ok(())
-    }
-}
-
-/// Object-safe view of a classifier for the engine's dispatch between models.
-trait ClassifierRef {
-    fn features_of(&self, images: Tensor<4>) -> Tensor<4>;
-    fn head_of(&self, pooled: Tensor<2>) -> Tensor<2>;
-    fn grad_cam_of(
-        &self,
-        features: Tensor<4>,
-        class: usize,
-    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>>;
-    fn smooth_grad_of(
-        &self,
-        images: Tensor<4>,
-        class: usize,
-    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>>;
-}
-
-impl<C: Classifier> ClassifierRef for C {
-    fn features_of(&self, images: Tensor<4>) -> Tensor<4> {
-        self.features(images)
-    }
-
-    fn head_of(&self, pooled: Tensor<2>) -> Tensor<2> {
-        self.head(pooled)
-    }
-
-    fn grad_cam_of(
-        &self,
-        features: Tensor<4>,
-        class: usize,
-    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>> {
-        Box::pin(grad_cam(self, features, class))
-    }
-
-    fn smooth_grad_of(
-        &self,
-        images: Tensor<4>,
-        class: usize,
-    ) -> futures::future::LocalBoxFuture<'_, Result<SaliencyMap, ReadbackError>> {
-        Box::pin(smooth_grad(self, images, class, SMOOTHGRAD_SAMPLES))
     }
 }
 

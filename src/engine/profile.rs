@@ -7,14 +7,12 @@ use web_time::Instant;
 
 pub use crate::formats::records::LayerTime;
 use crate::ml::model::{ConvUnit, EfficientNetLite0};
-use crate::ml::readback::read_floats;
+use crate::ml::readback::{ReadbackError, read_floats};
 
 /// Waits until `x` is computed, by reading one of its values back.
-async fn settle(x: &Tensor<4>) -> Result<(), String> {
-    read_floats(x.clone().slice([0..1, 0..1, 0..1, 0..1]))
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+async fn settle(x: &Tensor<4>) -> Result<(), ReadbackError> {
+    read_floats(x.clone().slice([0..1, 0..1, 0..1, 0..1])).await?;
+    Ok(())
 }
 
 fn describe(kind: &str, unit: &ConvUnit, input: &Tensor<4>) -> String {
@@ -41,7 +39,7 @@ impl Timer {
         name: String,
         x: Tensor<4>,
         layer: impl FnOnce(Tensor<4>) -> Tensor<4>,
-    ) -> Result<Tensor<4>, String> {
+    ) -> Result<Tensor<4>, ReadbackError> {
         if self.pass == 0 {
             self.names.push(name);
             self.samples.push(Vec::new());
@@ -61,7 +59,7 @@ pub async fn layer_times(
     model: &EfficientNetLite0,
     input: Tensor<4>,
     passes: usize,
-) -> Result<Vec<LayerTime>, String> {
+) -> Result<Vec<LayerTime>, ReadbackError> {
     let mut timer = Timer {
         names: Vec::new(),
         samples: Vec::new(),

@@ -164,7 +164,7 @@ pub struct PhotoEntry {
     pub embeddings: String,
 }
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum ProjectFileError {
     #[error("this is not a Glimpse export: {0}")]
     NotOurs(String),

@@ -9,7 +9,7 @@
 //! (`recovery.rs`).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use gloo_worker::Spawnable;
@@ -26,6 +26,7 @@ use crate::protocol::{
     BackendChoice, BackendInfo, BackendKind, Classification, Fault, Heatmap, KeptExample, Request,
     Response, SaliencyMethod, SavedModel, TrainMode,
 };
+use crate::work_queue::{Job, Work, WorkQueue};
 
 /// Two in flight: one being classified, one being decoded/sent, so the worker never idles.
 const IN_FLIGHT: usize = 2;
@@ -33,21 +34,6 @@ const IN_FLIGHT: usize = 2;
 /// never freezes while it builds them (500 cards at once took one 340 ms task, 50 about 60 ms).
 const CARDS_PER_SLICE: usize = 20;
 
-/// A photo waiting for the engine.
-#[derive(Debug, Clone)]
-pub(super) enum Job {
-    Classify(u32, web_sys::File),
-    /// A training photo for the class it was dropped on.
-    Example(u32, web_sys::File),
-}
-
-impl Job {
-    pub(super) fn id(&self) -> u32 {
-        match self {
-            Job::Classify(id, _) | Job::Example(id, _) => *id,
-        }
-    }
-}
 const WORKER_SCRIPT: &str = "./worker_loader.js";
 
 #[derive(Debug, Clone, PartialEq)]
@@ -135,14 +121,12 @@ pub struct EngineClient {
     /// What happened to the engine, for the person (a lost GPU, a restart), until dismissed.
     pub notice: RwSignal<Option<String>>,
     pub cards: RwSignal<Vec<PhotoCard>>,
-    pub(super) waiting: RefCell<VecDeque<Job>>,
+    /// Photos waiting for the engine, and those it holds (`work_queue`).
+    pub(super) queue: RefCell<WorkQueue<web_sys::File>>,
     pub(super) states: RefCell<HashMap<u32, RwSignal<CardState>>>,
     pub(super) overlays: RefCell<HashMap<u32, RwSignal<Overlay>>>,
     /// Files on screen, kept to explain another class later.
     pub(super) files: RefCell<HashMap<u32, web_sys::File>>,
-    /// Training photos not yet embedded, kept to hand to a new worker if this one is lost.
-    pub(super) example_files: RefCell<HashMap<u32, web_sys::File>>,
-    pub(super) in_flight: Cell<usize>,
     /// Set while a lost engine is being replaced; cleared when the new one is ready.
     pub(super) restarting: Cell<bool>,
     /// When the engine was last restarted (ms since the epoch), to stop a crash loop.
@@ -192,12 +176,10 @@ impl EngineClient {
             }),
             notice: RwSignal::new(None),
             cards: RwSignal::new(Vec::new()),
-            waiting: RefCell::new(VecDeque::new()),
+            queue: RefCell::new(WorkQueue::new(IN_FLIGHT)),
             states: RefCell::new(HashMap::new()),
             overlays: RefCell::new(HashMap::new()),
             files: RefCell::new(HashMap::new()),
-            example_files: RefCell::new(HashMap::new()),
-            in_flight: Cell::new(0),
             restarting: Cell::new(false),
             restarts: RefCell::new(Vec::new()),
             loss: RefCell::new(String::new()),
@@ -285,7 +267,7 @@ impl EngineClient {
                     self.send(Request::UseModel { personal: true });
                     summary
                 });
-                self.teach.on_trained(summary);
+                self.teach.on_trained(summary.map_err(|e| e.to_string()));
             }
             Response::EngineLost { reason, .. } | Response::InitFailed { message: reason } => {
                 self.trainer.replace(None);
@@ -362,8 +344,8 @@ impl EngineClient {
                 self.race.gpu_trained(ms);
                 self.decide_race();
             }
-            Response::Probed(Err(message)) | Response::TrainingProbed(Err(message)) => {
-                self.contender_failed(message)
+            Response::Probed(Err(error)) | Response::TrainingProbed(Err(error)) => {
+                self.contender_failed(error.to_string())
             }
             // Loading progress: the person follows the engine that answers them.
             _ => {}
@@ -524,7 +506,7 @@ impl EngineClient {
             } => self.on_engine_lost(reason, device_lost),
             Response::Classified { id, result } => {
                 super::bench_hook::count_answer(id);
-                self.in_flight.set(self.in_flight.get().saturating_sub(1));
+                self.queue.borrow_mut().settle(id);
                 self.set_state(
                     id,
                     match result {
@@ -535,8 +517,7 @@ impl EngineClient {
                 self.pump();
             }
             Response::ExampleAdded { id, result } => {
-                self.in_flight.set(self.in_flight.get().saturating_sub(1));
-                self.example_files.borrow_mut().remove(&id);
+                self.queue.borrow_mut().settle(id);
                 match result {
                     Ok(kept) => {
                         self.teach.set_example_state(id, ExampleState::Ready);
@@ -562,24 +543,34 @@ impl EngineClient {
                     self.keep_model(saved);
                     summary
                 });
-                self.teach.on_trained(summary);
+                self.teach.on_trained(summary.map_err(|e| e.to_string()));
             }
-            Response::ModelLoaded(result) => self.on_model_loaded(result),
+            Response::ModelLoaded(result) => {
+                self.on_model_loaded(result.map_err(|e| e.to_string()))
+            }
             Response::ModelChanged { personal, result } => match result {
                 Ok(()) => {
                     self.teach.use_personal.set(personal);
                     self.teach.model_error.set(None);
                     self.keep_model_choice(personal);
                 }
-                Err(message) => self.teach.model_error.set(Some(message)),
+                Err(error) => self.teach.model_error.set(Some(error.to_string())),
             },
-            Response::ProjectChecked(result) => self.on_project_checked(result),
-            Response::NetworkExported(result) => self.on_network_exported(result),
-            Response::Benchmarked(result) => self.on_benchmarked(result),
-            Response::GpuWorkCounted(result) => self.on_gpu_work_counted(result),
+            Response::ProjectChecked(result) => {
+                self.on_project_checked(result.map_err(|e| e.to_string()))
+            }
+            Response::NetworkExported(result) => {
+                self.on_network_exported(result.map_err(|e| e.to_string()))
+            }
+            Response::Benchmarked(result) => self.on_benchmarked(result.map_err(|e| e.to_string())),
+            Response::GpuWorkCounted(result) => {
+                self.on_gpu_work_counted(result.map_err(|e| e.to_string()))
+            }
             Response::Memory { wasm_bytes } => self.on_memory(wasm_bytes),
-            Response::Probed(result) => self.on_cpu_probed(result),
-            Response::TrainingProbed(result) => self.on_cpu_trained(result),
+            Response::Probed(result) => self.on_cpu_probed(result.map_err(|e| e.to_string())),
+            Response::TrainingProbed(result) => {
+                self.on_cpu_trained(result.map_err(|e| e.to_string()))
+            }
             Response::Explained {
                 id,
                 class_index,
@@ -705,7 +696,7 @@ impl EngineClient {
                 state,
                 overlay,
             });
-            self.waiting.borrow_mut().push_back(Job::Classify(id, file));
+            self.queue.borrow_mut().push(id, Work::Classify, file);
         }
         self.cards.update(|cards| {
             new_cards.reverse();
@@ -720,15 +711,13 @@ impl EngineClient {
 
     /// Every queued photo gets `message` as its answer.
     pub(super) fn fail_waiting(&self, message: &str) {
-        let jobs: Vec<Job> = self.waiting.borrow_mut().drain(..).collect();
-        for job in jobs {
-            match job {
-                Job::Classify(id, _) => self.set_state(id, CardState::Failed(message.into())),
-                Job::Example(id, _) => {
-                    self.example_files.borrow_mut().remove(&id);
-                    self.teach
-                        .set_example_state(id, ExampleState::Failed(message.into()));
-                }
+        let jobs = self.queue.borrow_mut().take_waiting();
+        for Job { id, work, .. } in jobs {
+            match work {
+                Work::Classify => self.set_state(id, CardState::Failed(message.into())),
+                Work::Learn => self
+                    .teach
+                    .set_example_state(id, ExampleState::Failed(message.into())),
             }
         }
     }
@@ -757,8 +746,7 @@ impl EngineClient {
                     state,
                 })
             });
-            self.example_files.borrow_mut().insert(id, file.clone());
-            self.waiting.borrow_mut().push_back(Job::Example(id, file));
+            self.queue.borrow_mut().push(id, Work::Learn, file);
         }
         if matches!(self.status.get_untracked(), ModelStatus::Failed(_)) {
             self.fail_waiting("the model did not load, so this photo cannot be used");
@@ -784,8 +772,7 @@ impl EngineClient {
         }
         self.teach.example_states.borrow_mut().remove(&id);
         self.kept.borrow_mut().remove(&id);
-        self.example_files.borrow_mut().remove(&id);
-        self.waiting.borrow_mut().retain(|job| job.id() != id);
+        self.queue.borrow_mut().forget(id);
         self.send(Request::RemoveExample { id });
     }
 
@@ -913,9 +900,9 @@ impl EngineClient {
             let _ = web_sys::Url::revoke_object_url(&card.thumbnail);
         }
         // Photos already handed to the worker will still be answered: keep their states until then.
-        self.waiting
+        self.queue
             .borrow_mut()
-            .retain(|job| matches!(job, Job::Example(..)));
+            .forget_where(|job| job.work == Work::Classify);
         self.states
             .borrow_mut()
             .retain(|_, state| matches!(state.get_untracked(), CardState::Working));
@@ -930,45 +917,31 @@ impl EngineClient {
         if !self.is_ready() || self.race.switching() {
             return;
         }
-        while self.in_flight.get() < IN_FLIGHT {
-            let Some(job) = self.waiting.borrow_mut().pop_front() else {
+        loop {
+            let Some(Job { id, work, file }) = self.queue.borrow_mut().hand_out() else {
                 return;
             };
-            self.in_flight.set(self.in_flight.get() + 1);
-            if let Job::Classify(id, _) = job {
+            if work == Work::Classify {
                 self.set_state(id, CardState::Working);
             }
             let client = Rc::clone(self);
             wasm_bindgen_futures::spawn_local(async move {
-                let (id, file) = match &job {
-                    Job::Classify(id, file) | Job::Example(id, file) => (*id, file),
-                };
-                match (read_file(file).await, &job) {
-                    (Ok(bytes), Job::Classify(..)) => client.send(Request::Classify { id, bytes }),
-                    (Ok(bytes), Job::Example(..)) => client.send(Request::AddExample { id, bytes }),
+                match (read_file(&file).await, work) {
+                    (Ok(bytes), Work::Classify) => client.send(Request::Classify { id, bytes }),
+                    (Ok(bytes), Work::Learn) => client.send(Request::AddExample { id, bytes }),
                     (Err(message), _) => {
-                        client
-                            .in_flight
-                            .set(client.in_flight.get().saturating_sub(1));
-                        match job {
-                            Job::Classify(..) => client.set_state(id, CardState::Failed(message)),
-                            Job::Example(..) => {
-                                client.example_files.borrow_mut().remove(&id);
-                                client
-                                    .teach
-                                    .set_example_state(id, ExampleState::Failed(message))
-                            }
+                        client.queue.borrow_mut().settle(id);
+                        match work {
+                            Work::Classify => client.set_state(id, CardState::Failed(message)),
+                            Work::Learn => client
+                                .teach
+                                .set_example_state(id, ExampleState::Failed(message)),
                         }
                         client.pump();
                     }
                 }
             });
         }
-    }
-
-    /// Ids of the photos still waiting on the page.
-    pub(super) fn waiting_ids(&self) -> HashSet<u32> {
-        self.waiting.borrow().iter().map(Job::id).collect()
     }
 }
 

@@ -12,11 +12,12 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::client::{EngineClient, Job, read_file};
+use super::client::{EngineClient, read_file};
 use super::teach::state::{ExampleState, TeachPhoto, TrainingState};
 use crate::formats::project_file::{self as project_file, Project, ProjectPhoto};
 use crate::protocol::{ByteBuf, KeptExample, Request, SavedModel};
 use crate::store::{self, ClassRecord, PhotoRecord, Snapshot, Store, StoreError};
+use crate::work_queue::Work;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportState {
@@ -217,10 +218,9 @@ impl EngineClient {
         } = snapshot;
         self.send(Request::Reset);
         // Training photos still waiting belong to the classes being replaced.
-        self.waiting
+        self.queue
             .borrow_mut()
-            .retain(|job| matches!(job, Job::Classify(..)));
-        self.example_files.borrow_mut().clear();
+            .forget_where(|job| job.work == Work::Learn);
         self.kept.borrow_mut().clear();
         *self.saved_model.borrow_mut() = None;
         let names: Vec<(u32, String)> = classes.iter().map(|c| (c.key, c.name.clone())).collect();

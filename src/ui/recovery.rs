@@ -10,10 +10,11 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use super::client::{CardState, EngineClient, Job, ModelStatus, OverlayChoice};
+use super::client::{CardState, EngineClient, ModelStatus, OverlayChoice};
 use super::keep::ImportState;
 use super::teach::state::TrainingState;
 use crate::protocol::{BackendInfo, BackendKind, Request, SaliencyMethod};
+use crate::work_queue::Work;
 
 /// Restarts allowed within `RESTART_WINDOW_MS` before the page gives up.
 const MAX_RESTARTS: usize = 3;
@@ -105,37 +106,12 @@ impl EngineClient {
 
     /// Photos the lost worker held go back to the front of the queue, in their order.
     fn requeue_in_flight(&self) {
-        let queued = self.waiting_ids();
-        let mut again: Vec<Job> = Vec::new();
-        for card in self.cards.get_untracked() {
-            if card.state.get_untracked() == CardState::Working
-                && !queued.contains(&card.id)
-                && let Some(file) = self.files.borrow().get(&card.id).cloned()
-            {
-                self.set_state(card.id, CardState::Queued);
-                again.push(Job::Classify(card.id, file));
+        let again = self.queue.borrow_mut().requeue_out();
+        for job in again {
+            if job.work == Work::Classify {
+                self.set_state(job.id, CardState::Queued);
             }
         }
-        // Cards are newest first; the queue serves oldest first.
-        again.reverse();
-        let mut examples: Vec<(u32, web_sys::File)> = self
-            .example_files
-            .borrow()
-            .iter()
-            .filter(|(id, _)| !queued.contains(id))
-            .map(|(&id, file)| (id, file.clone()))
-            .collect();
-        examples.sort_by_key(|(id, _)| *id);
-        again.extend(
-            examples
-                .into_iter()
-                .map(|(id, file)| Job::Example(id, file)),
-        );
-        let mut waiting = self.waiting.borrow_mut();
-        for job in again.into_iter().rev() {
-            waiting.push_front(job);
-        }
-        self.in_flight.set(0);
     }
 
     /// The new engine is ready: say so, and ask again for the overlays the old one owed.

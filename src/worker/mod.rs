@@ -20,10 +20,10 @@ use web_time::Instant;
 
 use burn::tensor::wgpu::wgpu;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Respond};
 use crate::protocol::{
-    BackendInfo, BackendKind, ByteBuf, Fault, GpuWork, GpuWorkCount, LoadTimings, PhotoError,
-    Project, Request, Response, SaliencyMethod,
+    BackendInfo, BackendKind, EngineError, Fault, GpuWork, GpuWorkCount, LoadTimings, Request,
+    Response,
 };
 
 pub struct EngineWorker {
@@ -129,8 +129,38 @@ async fn next_tick() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// The engine's answers on their way to the page, and the pause between training epochs.
+struct Page<'a> {
+    respond: &'a dyn Fn(Response),
+    cancel: Rc<Cell<bool>>,
+    /// `Fault::WrongNumbers` was injected.
+    wrong_numbers: bool,
+}
+
+impl Respond for Page<'_> {
+    fn send(&self, response: Response) {
+        (self.respond)(match response {
+            // As a broken driver would: an answer, but not the right one.
+            Response::Probed(Ok(mut probe)) if self.wrong_numbers => {
+                probe.logits.reverse();
+                Response::Probed(Ok(probe))
+            }
+            other => other,
+        });
+    }
+
+    fn go_on(&self) -> impl Future<Output = bool> {
+        let cancel = self.cancel.clone();
+        async move {
+            next_tick().await;
+            !cancel.get()
+        }
+    }
+}
+
 impl Session {
     /// Answers one request; `respond` may be called several times (progress, then the answer).
+    /// The engine answers what it can (`Engine::answer`); the worker what only it has.
     pub async fn handle(&mut self, request: Request, respond: &dyn Fn(Response)) {
         match request {
             Request::Init {
@@ -139,94 +169,14 @@ impl Session {
                 count_gpu_work,
                 fused_gpu_kernels,
             } => {
-                crate::engine::use_fused_gpu_kernels(fused_gpu_kernels);
-                if count_gpu_work && let Err(message) = gpu_work::install() {
-                    log::warn!("{message}");
-                }
-                let mut timings = timings::at_start();
-                match start(backend, &weights_url, respond, &mut timings).await {
-                    Ok((engine, info, gpu)) => {
-                        if let Some(gpu) = &gpu {
-                            self.watch(gpu);
-                        }
-                        self.gpu = gpu;
-                        self.engine = Some(engine);
-                        respond(Response::Ready {
-                            backend: info,
-                            timings,
-                        });
-                    }
-                    Err(message) => respond(Response::InitFailed { message }),
-                }
-            }
-            Request::Classify { id, bytes } => {
-                let Some(engine) = &self.engine else {
-                    respond(Response::Classified {
-                        id,
-                        result: Err(PhotoError::NotReady),
-                    });
-                    return;
-                };
-                let result = engine.classify(id, &bytes).await;
-                let top = result
-                    .as_ref()
-                    .ok()
-                    .and_then(|c| c.predictions.first())
-                    .map(|p| p.class_index);
-                respond(Response::Classified { id, result });
-                // The answer first, then the overlay of its top class.
-                if let Some(class_index) = top {
-                    let method = SaliencyMethod::GradCam;
-                    let result = engine.explain(id, class_index, method, &bytes).await;
-                    respond(Response::Explained {
-                        id,
-                        class_index,
-                        method,
-                        result,
-                    });
-                }
-            }
-            Request::AddExample { id, bytes } => {
-                let result = match self.engine.as_mut() {
-                    Some(engine) => engine.add_example(id, &bytes).await,
-                    None => Err(PhotoError::NotReady),
-                };
-                respond(Response::ExampleAdded { id, result });
-            }
-            Request::RestoreExample {
-                id,
-                photo,
-                embeddings,
-            } => {
-                let result = match self.engine.as_mut() {
-                    Some(engine) => engine.restore_example(id, &photo, &embeddings),
-                    None => Err(PhotoError::NotReady),
-                };
-                respond(Response::ExampleRestored { id, result });
-            }
-            Request::RemoveExample { id } => {
-                if let Some(engine) = self.engine.as_mut() {
-                    engine.remove_example(id);
-                }
-            }
-            Request::Reset => {
-                if let Some(engine) = self.engine.as_mut() {
-                    engine.reset();
-                }
-            }
-            Request::LoadModel(saved) => {
-                let result = match self.engine.as_mut() {
-                    Some(engine) => engine.load_model(&saved),
-                    None => Err(NOT_LOADED.into()),
-                };
-                respond(Response::ModelLoaded(result));
-            }
-            Request::CheckProject { bytes } => {
-                let result = match self.engine.as_ref() {
-                    Some(engine) => check_project(engine, &bytes),
-                    None => Err(NOT_LOADED.into()),
-                };
-                respond(Response::ProjectChecked(result));
+                self.start(
+                    backend,
+                    &weights_url,
+                    count_gpu_work,
+                    fused_gpu_kernels,
+                    respond,
+                )
+                .await
             }
             Request::Memory => {
                 let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
@@ -235,35 +185,12 @@ impl Session {
                     wasm_bytes: u64::from(buffer.byte_length()),
                 });
             }
-            Request::Benchmark {
-                pixels,
-                batch,
-                runs,
-                warmup,
-            } => {
-                let result = match self.engine.as_ref() {
-                    Some(engine) => {
-                        engine
-                            .benchmark(&pixels, batch as usize, runs as usize, warmup as usize)
-                            .await
-                    }
-                    None => Err(NOT_LOADED.into()),
-                };
-                respond(Response::Benchmarked(result));
-            }
             Request::CountGpuWork { pixels, batch } => {
                 let result = match self.engine.as_ref() {
                     Some(engine) => count_gpu_work(engine, &pixels, batch as usize).await,
-                    None => Err(NOT_LOADED.into()),
+                    None => Err(EngineError::NotLoaded),
                 };
                 respond(Response::GpuWorkCounted(result));
-            }
-            Request::ExportNetwork { created } => {
-                let result = match self.engine.as_ref() {
-                    Some(engine) => engine.export_network(&created).await.map(ByteBuf::from),
-                    None => Err(NOT_LOADED.into()),
-                };
-                respond(Response::NetworkExported(result));
             }
             Request::CancelTraining => self.cancel.set(true),
             Request::InjectFault(Fault::Crash) => panic!("a test injected a crash"),
@@ -273,78 +200,53 @@ impl Session {
                 None => log::warn!("no GPU device to lose: the engine runs on the CPU"),
             },
             Request::InjectFault(Fault::WrongNumbers) => self.wrong_numbers = true,
-            Request::ProbeTraining => {
-                let result = match self.engine.as_ref() {
-                    Some(engine) => engine.probe_training().await,
-                    None => Err(NOT_LOADED.into()),
+            request => {
+                let Some(engine) = self.engine.as_mut() else {
+                    request.unanswered().into_iter().for_each(respond);
+                    return;
                 };
-                respond(Response::TrainingProbed(result));
+                if matches!(request, Request::Train { .. }) {
+                    self.cancel.set(false);
+                }
+                let page = Page {
+                    respond,
+                    cancel: self.cancel.clone(),
+                    wrong_numbers: self.wrong_numbers,
+                };
+                if let Err(request) = engine.answer(request, &page).await {
+                    log::warn!("the engine left a request to the worker: {request:?}");
+                }
             }
-            Request::Probe => {
-                let result = match self.engine.as_ref() {
-                    Some(engine) => engine.probe().await,
-                    None => Err(NOT_LOADED.into()),
-                };
-                respond(Response::Probed(result.map(|mut probe| {
-                    if self.wrong_numbers {
-                        // As a broken driver would: an answer, but not the right one.
-                        probe.logits.reverse();
-                    }
-                    probe
-                })));
-            }
-            Request::UseModel { personal } => {
-                let result = match self.engine.as_mut() {
-                    Some(engine) => engine.use_personal_model(personal),
-                    None => Err(NOT_LOADED.into()),
-                };
-                respond(Response::ModelChanged { personal, result });
-            }
-            Request::Train {
-                classes,
-                examples,
-                settings,
-            } => {
-                self.cancel.set(false);
-                let cancel = self.cancel.clone();
-                let labelled: Vec<(u32, usize)> = examples
-                    .iter()
-                    .map(|&(id, class)| (id, class as usize))
-                    .collect();
-                let result = match self.engine.as_mut() {
-                    Some(engine) => {
-                        engine
-                            .train(classes, &labelled, &settings, |progress| {
-                                respond(Response::TrainProgress(progress));
-                                let cancel = cancel.clone();
-                                async move {
-                                    next_tick().await;
-                                    !cancel.get()
-                                }
-                            })
-                            .await
-                    }
-                    None => Err(NOT_LOADED.into()),
-                };
-                respond(Response::Trained(result));
-            }
-            Request::Explain {
-                id,
-                class_index,
-                method,
-                bytes,
-            } => {
-                let result = match &self.engine {
-                    Some(engine) => engine.explain(id, class_index, method, &bytes).await,
-                    None => Err(PhotoError::NotReady),
-                };
-                respond(Response::Explained {
-                    id,
-                    class_index,
-                    method,
-                    result,
+        }
+    }
+
+    /// Starts the engine (`Init`): device, weights, warm-up; answers `Ready` or `InitFailed`.
+    async fn start(
+        &mut self,
+        backend: BackendKind,
+        weights_url: &str,
+        count_gpu_work: bool,
+        fused_gpu_kernels: bool,
+        respond: &dyn Fn(Response),
+    ) {
+        crate::engine::use_fused_gpu_kernels(fused_gpu_kernels);
+        if count_gpu_work && let Err(message) = gpu_work::install() {
+            log::warn!("{message}");
+        }
+        let mut timings = timings::at_start();
+        match start(backend, weights_url, respond, &mut timings).await {
+            Ok((engine, info, gpu)) => {
+                if let Some(gpu) = &gpu {
+                    self.watch(gpu);
+                }
+                self.gpu = gpu;
+                self.engine = Some(engine);
+                respond(Response::Ready {
+                    backend: info,
+                    timings,
                 });
             }
+            Err(message) => respond(Response::InitFailed { message }),
         }
     }
 }
@@ -383,24 +285,15 @@ impl Session {
     }
 }
 
-const NOT_LOADED: &str = "the model is not loaded yet";
-
-fn check_project(engine: &Engine, bytes: &[u8]) -> Result<(Project, Vec<ByteBuf>), String> {
-    let project = crate::formats::project_file::read(bytes).map_err(|e| e.to_string())?;
-    let thumbnails = engine.check_project(&project)?;
-    Ok((project, thumbnails.into_iter().map(ByteBuf::from).collect()))
-}
-
 /// The WebGPU work of the first forward pass at `batch` and of the next one.
 async fn count_gpu_work(
     engine: &Engine,
     pixels: &[f32],
     batch: usize,
-) -> Result<GpuWorkCount, String> {
+) -> Result<GpuWorkCount, EngineError> {
     let mut passes = [GpuWork::default(); 2];
     for pass in &mut passes {
-        let before = gpu_work::snapshot()
-            .ok_or("GPU work is not counted: start the page with ?bench on WebGPU")?;
+        let before = gpu_work::snapshot().ok_or(EngineError::NotCounting)?;
         engine.forward_pass(pixels, batch).await?;
         *pass = gpu_work::snapshot().unwrap_or(before).since(before);
     }

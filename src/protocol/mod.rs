@@ -11,13 +11,16 @@
 use serde::{Deserialize, Serialize};
 pub use serde_bytes::ByteBuf;
 
+mod errors;
+
 pub use crate::formats::metrics::Evaluation;
-use crate::formats::photo::{CropBox, DecodeError};
+use crate::formats::photo::CropBox;
 pub use crate::formats::project_file::{Project, ProjectPhoto, SavedModel};
 pub use crate::formats::records::{
     BenchmarkRun, EpochReport, HeldOut, KeptExample, SaliencyMethod, TrainMode, TrainProgress,
     TrainSettings, TrainingSummary,
 };
+pub use errors::{EngineError, PhotoError, TeachError};
 
 /// Which compute backend the person asked for (`?backend=` in the page URL); `Auto` runs the
 /// backend race (`backend_race`).
@@ -165,6 +168,57 @@ impl Request {
             _ => 1,
         }
     }
+
+    /// What this request gets when no engine is there to answer it (not loaded yet, or its start
+    /// failed): its answers, each saying so.
+    pub fn unanswered(&self) -> Vec<Response> {
+        let not_loaded = EngineError::NotLoaded;
+        match self {
+            &Request::Classify { id, .. } => vec![Response::Classified {
+                id,
+                result: Err(PhotoError::NotReady),
+            }],
+            &Request::Explain {
+                id,
+                class_index,
+                method,
+                ..
+            } => vec![Response::Explained {
+                id,
+                class_index,
+                method,
+                result: Err(PhotoError::NotReady),
+            }],
+            &Request::AddExample { id, .. } => vec![Response::ExampleAdded {
+                id,
+                result: Err(PhotoError::NotReady),
+            }],
+            &Request::RestoreExample { id, .. } => vec![Response::ExampleRestored {
+                id,
+                result: Err(PhotoError::NotReady),
+            }],
+            Request::LoadModel(_) => vec![Response::ModelLoaded(Err(not_loaded))],
+            Request::CheckProject { .. } => vec![Response::ProjectChecked(Err(not_loaded))],
+            Request::Benchmark { .. } => vec![Response::Benchmarked(Err(not_loaded))],
+            Request::CountGpuWork { .. } => vec![Response::GpuWorkCounted(Err(not_loaded))],
+            Request::ExportNetwork { .. } => vec![Response::NetworkExported(Err(not_loaded))],
+            Request::Train { .. } => vec![Response::Trained(Err(not_loaded))],
+            &Request::UseModel { personal } => vec![Response::ModelChanged {
+                personal,
+                result: Err(not_loaded),
+            }],
+            Request::Probe => vec![Response::Probed(Err(not_loaded))],
+            Request::ProbeTraining => vec![Response::TrainingProbed(Err(not_loaded))],
+            // Start-up and memory are the worker's own, never the engine's; the rest are owed
+            // nothing.
+            Request::Init { .. }
+            | Request::Memory
+            | Request::RemoveExample { .. }
+            | Request::Reset
+            | Request::CancelTraining
+            | Request::InjectFault(_) => Vec::new(),
+        }
+    }
 }
 
 /// What `Request::InjectFault` breaks.
@@ -212,21 +266,6 @@ pub struct Classification {
     pub crop: CropBox,
     /// Time the engine spent on this photo (decode to ranked classes).
     pub elapsed_ms: f64,
-}
-
-/// Why a photo has no answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
-pub enum PhotoError {
-    #[error("{0}")]
-    Decode(#[from] DecodeError),
-    #[error("the model could not run on this photo: {0}")]
-    Inference(String),
-    #[error("the model is not loaded yet")]
-    NotReady,
-    #[error("there is no class number {0}")]
-    NoSuchClass(u32),
-    #[error("the stored copy of this photo is damaged: {0}")]
-    Stored(String),
 }
 
 /// WebGPU work as counted by `www/gpu-work.js` (dispatches, submits, read-backs, pipelines),
@@ -322,20 +361,20 @@ pub enum Response {
         result: Result<(), PhotoError>,
     },
     TrainProgress(TrainProgress),
-    Trained(Result<SavedModel, String>),
-    ModelLoaded(Result<(), String>),
+    Trained(Result<SavedModel, EngineError>),
+    ModelLoaded(Result<(), EngineError>),
     /// The checked project and a thumbnail per photo.
-    ProjectChecked(Result<(Project, Vec<ByteBuf>), String>),
-    NetworkExported(Result<ByteBuf, String>),
-    Benchmarked(Result<BenchmarkRun, String>),
-    GpuWorkCounted(Result<GpuWorkCount, String>),
+    ProjectChecked(Result<(Project, Vec<ByteBuf>), EngineError>),
+    NetworkExported(Result<ByteBuf, EngineError>),
+    Benchmarked(Result<BenchmarkRun, EngineError>),
+    GpuWorkCounted(Result<GpuWorkCount, EngineError>),
     /// The worker's wasm linear memory in bytes: it only grows, so it is the peak so far.
     Memory {
         wasm_bytes: u64,
     },
     ModelChanged {
         personal: bool,
-        result: Result<(), String>,
+        result: Result<(), EngineError>,
     },
     /// The engine cannot go on (its GPU device was lost, or it crashed) and its worker is
     /// closing; nothing it answered before is affected. The page starts a new one and hands it
@@ -344,9 +383,9 @@ pub enum Response {
         reason: String,
         device_lost: bool,
     },
-    Probed(Result<crate::backend_race::Probe, String>),
+    Probed(Result<crate::backend_race::Probe, EngineError>),
     /// The time of one fine-tuning step, in milliseconds.
-    TrainingProbed(Result<f64, String>),
+    TrainingProbed(Result<f64, EngineError>),
 }
 
 impl Response {
@@ -410,6 +449,92 @@ mod tests {
             Response::Memory { wasm_bytes: 1 }.settles(),
             Request::Memory.answers()
         );
+    }
+
+    #[test]
+    fn a_request_with_no_engine_behind_it_still_gets_every_answer_it_is_owed() {
+        let summary = TrainingSummary {
+            classes: vec!["a".into(), "b".into()],
+            evaluation: crate::formats::metrics::evaluate(&[], &[], 2),
+            history: Vec::new(),
+            best_epoch: 0,
+            cancelled: false,
+            held_out: Vec::new(),
+            evaluation_method: String::new(),
+            warnings: Vec::new(),
+            mode: TrainMode::HeadOnly,
+            trained_per_class: Vec::new(),
+        };
+        let requests = [
+            Request::Classify {
+                id: 1,
+                bytes: Vec::new(),
+            },
+            Request::Explain {
+                id: 1,
+                class_index: 0,
+                method: SaliencyMethod::SmoothGrad,
+                bytes: Vec::new(),
+            },
+            Request::AddExample {
+                id: 2,
+                bytes: Vec::new(),
+            },
+            Request::RestoreExample {
+                id: 3,
+                photo: Vec::new(),
+                embeddings: Vec::new(),
+            },
+            Request::RemoveExample { id: 3 },
+            Request::Reset,
+            Request::LoadModel(SavedModel {
+                weights: Vec::new(),
+                tuned_blocks: 0,
+                summary,
+            }),
+            Request::CheckProject { bytes: Vec::new() },
+            Request::Benchmark {
+                pixels: Vec::new(),
+                batch: 1,
+                runs: 1,
+                warmup: 0,
+            },
+            Request::CountGpuWork {
+                pixels: Vec::new(),
+                batch: 1,
+            },
+            Request::ExportNetwork {
+                created: String::new(),
+            },
+            Request::Train {
+                classes: Vec::new(),
+                examples: Vec::new(),
+                settings: TrainSettings::default(),
+            },
+            Request::CancelTraining,
+            Request::UseModel { personal: true },
+            Request::InjectFault(Fault::LoseDevice),
+            Request::Probe,
+            Request::ProbeTraining,
+        ];
+        for request in requests {
+            let answers = request.unanswered();
+            let settled: u32 = answers.iter().map(Response::settles).sum();
+            assert_eq!(settled, request.answers(), "{request:?} got {answers:?}");
+        }
+        // A photo's refusal names the photo and says why.
+        assert!(matches!(
+            Request::AddExample {
+                id: 2,
+                bytes: Vec::new()
+            }
+            .unanswered()
+            .as_slice(),
+            [Response::ExampleAdded {
+                id: 2,
+                result: Err(PhotoError::NotReady)
+            }]
+        ));
     }
 
     #[test]

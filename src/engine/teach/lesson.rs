@@ -1,0 +1,425 @@
+//! One training run, step by step: check the labelled photos, pick the evaluation (k-fold for
+//! small classes, else a hold-out split), train the head (and, in "head + last blocks" mode, the
+//! blocks), and say how the model did on photos it did not learn from.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use burn::prelude::*;
+use image::RgbImage;
+
+use super::{Example, K_FOLD_BELOW, PersonalModel, warnings};
+use crate::formats::metrics::{Evaluation, evaluate};
+use crate::formats::records::{HeldOut, TrainMode, TrainProgress, TrainSettings, TrainingSummary};
+use crate::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune, frozen_prefix};
+use crate::ml::model::{EfficientNetLite0, INPUT_SIZE};
+use crate::ml::personal_head::{
+    EpochReport, Examples, HeadTrainingConfig, PersonalHead, TrainedHead, assess, train_head,
+};
+use crate::ml::preprocess::{model_view, normalise};
+use crate::ml::readback::{ReadbackError, read_floats};
+use crate::ml::split::{Split, stratified, stratified_k_fold};
+use crate::protocol::TeachError;
+
+impl From<ReadbackError> for TeachError {
+    fn from(e: ReadbackError) -> Self {
+        TeachError::Device(e.to_string())
+    }
+}
+
+/// Trains a personal model. `progress` streams reports and resolves to false to cancel (the best
+/// model so far is kept).
+pub async fn train<F: Future<Output = bool>>(
+    base: &EfficientNetLite0,
+    device: &Device,
+    classes: Vec<String>,
+    labelled: &[(u32, usize)],
+    examples: &HashMap<u32, Example>,
+    settings: &TrainSettings,
+    progress: impl FnMut(TrainProgress) -> F,
+) -> Result<(PersonalModel, TrainingSummary), TeachError> {
+    let data = Labelled::check(&classes, labelled, examples)?;
+    let counts = data.counts(classes.len());
+    let min_count = counts.iter().copied().min().unwrap_or(0);
+    let mut lesson = Lesson {
+        base,
+        device,
+        data,
+        classes: classes.len(),
+        settings,
+        config: HeadTrainingConfig::new()
+            .with_epochs(settings.epochs.max(1))
+            .with_learning_rate(settings.learning_rate)
+            .with_batch_size(settings.batch_size.max(1))
+            .with_seed(settings.seed),
+        progress,
+    };
+    let use_k_fold = settings.mode == TrainMode::HeadOnly && (2..K_FOLD_BELOW).contains(&min_count);
+    let outcome = if use_k_fold {
+        lesson.cross_validated(min_count.min(5)).await?
+    } else {
+        lesson.held_out().await?
+    };
+    let personal = PersonalModel {
+        classes: classes.clone(),
+        head: outcome.head,
+        top: outcome.top,
+    };
+    let summary = TrainingSummary {
+        warnings: warnings(&classes, &counts),
+        trained_per_class: counts,
+        classes,
+        evaluation: outcome.evaluation,
+        history: outcome.history,
+        best_epoch: outcome.best_epoch,
+        cancelled: outcome.cancelled,
+        held_out: outcome.held_out,
+        evaluation_method: outcome.method,
+        mode: settings.mode,
+    };
+    Ok((personal, summary))
+}
+
+/// What one way of training and evaluating gave.
+struct Outcome {
+    head: PersonalHead,
+    /// The fine-tuned blocks, when they were tuned.
+    top: Option<TunableTop>,
+    /// Per-epoch curves of the run that produced the head (the first fold's under k-fold).
+    history: Vec<EpochReport>,
+    best_epoch: usize,
+    evaluation: Evaluation,
+    held_out: Vec<HeldOut>,
+    method: String,
+    cancelled: bool,
+}
+
+/// The photos a run learns from, in the order the page listed them.
+struct Labelled<'a> {
+    ids: Vec<u32>,
+    labels: Vec<usize>,
+    examples: Vec<&'a Example>,
+}
+
+impl<'a> Labelled<'a> {
+    /// Every listed photo embedded, and every class with at least one photo.
+    fn check(
+        classes: &[String],
+        labelled: &[(u32, usize)],
+        examples: &'a HashMap<u32, Example>,
+    ) -> Result<Self, TeachError> {
+        if classes.len() < 2 {
+            return Err(TeachError::TooFewClasses);
+        }
+        let data = Self {
+            ids: labelled.iter().map(|(id, _)| *id).collect(),
+            labels: labelled.iter().map(|(_, c)| *c).collect(),
+            examples: labelled
+                .iter()
+                .map(|(id, _)| examples.get(id).ok_or(TeachError::NotReady(*id)))
+                .collect::<Result<_, _>>()?,
+        };
+        let counts = data.counts(classes.len());
+        if let Some(empty) = counts.iter().position(|&n| n == 0) {
+            return Err(TeachError::NoPhotos(classes[empty].clone()));
+        }
+        Ok(data)
+    }
+
+    fn counts(&self, classes: usize) -> Vec<usize> {
+        (0..classes)
+            .map(|c| self.labels.iter().filter(|&&l| l == c).count())
+            .collect()
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Training embeddings of some photos: clean view plus augmented views when asked.
+    fn training(&self, indices: &[usize], augmentation: bool) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for &i in indices {
+            x.push(self.examples[i].clean.clone());
+            y.push(self.labels[i]);
+            if augmentation {
+                for view in &self.examples[i].augmented {
+                    x.push(view.clone());
+                    y.push(self.labels[i]);
+                }
+            }
+        }
+        (x, y)
+    }
+
+    fn clean(&self, indices: &[usize]) -> (Vec<Vec<f32>>, Vec<usize>) {
+        (
+            indices
+                .iter()
+                .map(|&i| self.examples[i].clean.clone())
+                .collect(),
+            indices.iter().map(|&i| self.labels[i]).collect(),
+        )
+    }
+
+    /// Where each of `indices` landed, given its class scores.
+    fn held_out(&self, indices: &[usize], rows: &[Vec<f32>]) -> Vec<HeldOut> {
+        indices
+            .iter()
+            .zip(rows)
+            .map(|(&i, row)| HeldOut {
+                example: self.ids[i],
+                actual: self.labels[i],
+                predicted: row
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(c, _)| c),
+            })
+            .collect()
+    }
+}
+
+/// A run in progress: what every step needs.
+struct Lesson<'a, P> {
+    base: &'a EfficientNetLite0,
+    device: &'a Device,
+    data: Labelled<'a>,
+    classes: usize,
+    settings: &'a TrainSettings,
+    config: HeadTrainingConfig,
+    progress: P,
+}
+
+impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
+    /// Trains one head on `train` (augmented when the settings say so), choosing its best epoch
+    /// on `validation` when there is one. A cancel is remembered in `stop`.
+    async fn head(
+        &mut self,
+        stage: &str,
+        train: &[usize],
+        validation: Option<&[usize]>,
+        config: &HeadTrainingConfig,
+        stop: &Cell<bool>,
+    ) -> Result<TrainedHead, ReadbackError> {
+        let (tx, ty) = self.data.training(train, self.settings.augmentation);
+        let (vx, vy) = self.data.clean(validation.unwrap_or_default());
+        let progress = &mut self.progress;
+        train_head(
+            self.device,
+            self.classes,
+            Examples {
+                embeddings: &tx,
+                labels: &ty,
+            },
+            validation.map(|_| Examples {
+                embeddings: &vx,
+                labels: &vy,
+            }),
+            config,
+            |report| {
+                watch(
+                    progress(TrainProgress::of_epoch(stage, config.epochs, report)),
+                    stop,
+                )
+            },
+        )
+        .await
+    }
+
+    /// Class probabilities of some photos' clean views under a trained head.
+    async fn scores(
+        &self,
+        head: &PersonalHead,
+        indices: &[usize],
+    ) -> Result<Vec<Vec<f32>>, ReadbackError> {
+        let (x, y) = self.data.clean(indices);
+        let examples = Examples {
+            embeddings: &x,
+            labels: &y,
+        };
+        let weights = vec![1.0; self.classes];
+        Ok(assess(head, examples, &weights, self.device).await?.2)
+    }
+
+    /// Stratified k-fold: each photo is predicted once by a head that did not see it, then the
+    /// final head learns from all photos for the folds' median best number of epochs.
+    async fn cross_validated(&mut self, k: usize) -> Result<Outcome, ReadbackError> {
+        let n = self.data.len();
+        let folds = stratified_k_fold(&self.data.labels, self.classes, k, self.settings.seed);
+        let mut scores = vec![vec![0.0; self.classes]; n];
+        let (mut history, mut best_epochs) = (Vec::new(), Vec::new());
+        let mut cancelled = false;
+        for (f, fold) in folds.iter().enumerate() {
+            let stage = format!("fold {} of {}", f + 1, folds.len());
+            let stop = Cell::new(false);
+            let config = self.config.clone();
+            let trained = self
+                .head(&stage, &fold.train, Some(&fold.validation), &config, &stop)
+                .await?;
+            let rows = self.scores(&trained.head, &fold.validation).await?;
+            for (&i, row) in fold.validation.iter().zip(rows) {
+                scores[i] = row;
+            }
+            best_epochs.push(trained.best_epoch);
+            if f == 0 {
+                history = trained.history;
+            }
+            if stop.get() {
+                cancelled = true;
+                break;
+            }
+        }
+        best_epochs.sort_unstable();
+        let epochs = best_epochs[best_epochs.len() / 2].max(1);
+        let all: Vec<usize> = (0..n).collect();
+        let config = HeadTrainingConfig {
+            epochs,
+            ..self.config.clone()
+        };
+        let final_head = self
+            .head(
+                "final head on all photos",
+                &all,
+                None,
+                &config,
+                &Cell::new(false),
+            )
+            .await?;
+        // A cancelled run is evaluated on the photos its folds got to.
+        let evaluated: Vec<usize> = all
+            .into_iter()
+            .filter(|&i| !cancelled || scores[i].iter().any(|&s| s > 0.0))
+            .collect();
+        let rows: Vec<Vec<f32>> = evaluated.iter().map(|&i| scores[i].clone()).collect();
+        let labels: Vec<usize> = evaluated.iter().map(|&i| self.data.labels[i]).collect();
+        Ok(Outcome {
+            head: final_head.head,
+            top: None,
+            history,
+            best_epoch: final_head.best_epoch,
+            evaluation: evaluate(&rows, &labels, self.classes),
+            held_out: self.data.held_out(&evaluated, &rows),
+            method: format!(
+                "stratified {}-fold cross-validation (a class has under {K_FOLD_BELOW} photos)",
+                folds.len()
+            ),
+            cancelled,
+        })
+    }
+
+    /// A stratified hold-out split: the head (and in "head + last blocks" mode the blocks) learn
+    /// from the rest and are judged on the held-out photos.
+    async fn held_out(&mut self) -> Result<Outcome, ReadbackError> {
+        let Split { train, validation } = stratified(
+            &self.data.labels,
+            self.classes,
+            self.settings.validation_share,
+            self.settings.seed,
+        );
+        let stop = Cell::new(false);
+        let config = self.config.clone();
+        let trained = self
+            .head(
+                "training the head",
+                &train,
+                Some(&validation),
+                &config,
+                &stop,
+            )
+            .await?;
+        let tune = self.settings.mode == TrainMode::HeadAndBlocks && !stop.get();
+        let (top, rows) = if tune {
+            let top = self.tuned_blocks(&trained.head, &train, &stop).await?;
+            let rows = self.scores_under(&top, &validation).await?;
+            (Some(top), rows)
+        } else {
+            (None, self.scores(&trained.head, &validation).await?)
+        };
+        let actual: Vec<usize> = validation.iter().map(|&i| self.data.labels[i]).collect();
+        Ok(Outcome {
+            head: trained.head,
+            top,
+            history: trained.history,
+            best_epoch: trained.best_epoch,
+            evaluation: evaluate(&rows, &actual, self.classes),
+            held_out: self.data.held_out(&validation, &rows),
+            method: format!(
+                "stratified hold-out: {} of {} photos held out",
+                validation.len(),
+                self.data.len()
+            ),
+            cancelled: stop.get(),
+        })
+    }
+
+    /// Fine-tunes the last blocks together with the trained head, starting from it, on the
+    /// training photos themselves (augmented on the fly).
+    async fn tuned_blocks(
+        &mut self,
+        head: &PersonalHead,
+        train: &[usize],
+        stop: &Cell<bool>,
+    ) -> Result<TunableTop, ReadbackError> {
+        let photos: Vec<(RgbImage, usize)> = train
+            .iter()
+            .map(|&i| (self.data.examples[i].photo.clone(), self.data.labels[i]))
+            .collect();
+        let steps = self.settings.epochs.clamp(5, 40);
+        let config = FineTuneConfig::new()
+            .with_steps(steps)
+            .with_seed(self.settings.seed)
+            .with_batch_size(self.settings.batch_size.clamp(2, 8));
+        let top = TunableTop::from_model(self.base, config.tuned_blocks, head.clone());
+        let progress = &mut self.progress;
+        fine_tune(
+            self.base,
+            top,
+            &photos,
+            self.classes,
+            &config,
+            |step, _loss| {
+                watch(
+                    progress(TrainProgress {
+                        stage: "fine-tuning the last blocks".to_string(),
+                        epoch: step,
+                        epochs: steps,
+                        report: None,
+                    }),
+                    stop,
+                )
+            },
+        )
+        .await
+    }
+
+    /// Class probabilities of some photos' model views under a fine-tuned top.
+    async fn scores_under(
+        &self,
+        top: &TunableTop,
+        indices: &[usize],
+    ) -> Result<Vec<Vec<f32>>, ReadbackError> {
+        let mut rows = Vec::new();
+        for chunk in indices.chunks(4) {
+            let pixels: Vec<f32> = chunk
+                .iter()
+                .flat_map(|&i| normalise(&model_view(&self.data.examples[i].photo).0))
+                .collect();
+            let batch = Tensor::<4>::from_data(
+                TensorData::new(pixels, [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE]),
+                self.device,
+            );
+            let logits = top.forward(frozen_prefix(self.base, top.blocks.len(), batch));
+            let probs = read_floats(burn::tensor::activation::softmax(logits, 1)).await?;
+            rows.extend(probs.chunks(self.classes).map(<[f32]>::to_vec));
+        }
+        Ok(rows)
+    }
+}
+
+/// Passes on the person's answer to a progress report, remembering a cancel in `stop`.
+async fn watch(update: impl Future<Output = bool>, stop: &Cell<bool>) -> bool {
+    let go = update.await;
+    stop.set(stop.get() || !go);
+    go
+}
