@@ -37,7 +37,7 @@ pub struct ClassRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PhotoRecord {
+pub struct ExampleRecord {
     pub id: u32,
     pub class_key: u32,
     pub name: String,
@@ -50,7 +50,7 @@ pub struct PhotoRecord {
     pub embeddings: Vec<u8>,
 }
 
-impl PhotoRecord {
+impl ExampleRecord {
     pub fn embeddings_to_bytes(values: &[f32]) -> Vec<u8> {
         values.iter().flat_map(|v| v.to_le_bytes()).collect()
     }
@@ -67,7 +67,7 @@ impl PhotoRecord {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub classes: Vec<ClassRecord>,
-    pub photos: Vec<PhotoRecord>,
+    pub photos: Vec<ExampleRecord>,
     pub model: Option<SavedModel>,
     pub use_personal: bool,
     pub settings: Option<TrainSettings>,
@@ -134,7 +134,7 @@ impl Store {
         let tx = self.db.transaction(ALL).build().map_err(store_error)?;
         let mut classes: Vec<ClassRecord> = all(&tx, CLASSES).await?;
         classes.sort_by_key(|c| (c.position, c.key));
-        let photos: Vec<PhotoRecord> = all(&tx, PHOTOS).await?;
+        let photos: Vec<ExampleRecord> = all(&tx, PHOTOS).await?;
         let model = get::<SavedModel>(&tx, MODEL, PERSONAL).await?;
         let use_personal = get::<bool>(&tx, SETTINGS, USE_PERSONAL)
             .await?
@@ -172,7 +172,7 @@ impl Store {
         commit(tx).await
     }
 
-    pub async fn put_photo(&self, photo: &PhotoRecord) -> Result<(), StoreError> {
+    pub async fn put_photo(&self, photo: &ExampleRecord) -> Result<(), StoreError> {
         let tx = self.write(&[PHOTOS])?;
         let store = tx.object_store(PHOTOS).map_err(store_error)?;
         put(&store, photo.id, photo)?;
@@ -183,7 +183,7 @@ impl Store {
     pub async fn move_photo(&self, id: u32, class_key: u32) -> Result<(), StoreError> {
         let tx = self.write(&[PHOTOS])?;
         let store = tx.object_store(PHOTOS).map_err(store_error)?;
-        let found: Option<PhotoRecord> = store
+        let found: Option<ExampleRecord> = store
             .get(id)
             .serde()
             .map_err(store_error)?

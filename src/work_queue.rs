@@ -149,7 +149,10 @@ mod tests {
     fn at_most_the_limit_is_out_and_an_answer_frees_a_place() {
         let mut queue = queue_of(4);
         assert_eq!(queue.hand_out().map(|j| j.id), Some(0));
-        assert_eq!(queue.hand_out().map(|j| (j.id, j.work)), Some((1, Work::Learn)));
+        assert_eq!(
+            queue.hand_out().map(|j| (j.id, j.work)),
+            Some((1, Work::Learn))
+        );
         assert_eq!(queue.hand_out(), None, "two out already");
         assert_eq!(queue.out(), 2);
         queue.settle(1);

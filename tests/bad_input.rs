@@ -20,7 +20,7 @@ use burn::prelude::*;
 use futures::executor::block_on;
 use glimpse::engine::Engine;
 use glimpse::engine::teach::TrainSettings;
-use glimpse::formats::project_file::{self as project_file, Project, ProjectPhoto};
+use glimpse::formats::project_file::{self as project_file, Project, ProjectExample};
 use glimpse::ml::preprocess::{ALLOC_BUDGET, DecodeError, PIXEL_BUDGET, decode, preprocess};
 use glimpse::protocol::PhotoError;
 use image::codecs::gif::{GifEncoder, Repeat};
@@ -701,7 +701,7 @@ fn odd_file_names_survive_the_export_file() {
         photos: names
             .iter()
             .enumerate()
-            .map(|(i, name)| ProjectPhoto {
+            .map(|(i, name)| ProjectExample {
                 class: i % 2,
                 name: name.clone(),
                 jpeg: photo.clone(),

@@ -44,7 +44,7 @@ use burn::prelude::*;
 use glimpse::engine::model_file::load_personal;
 use glimpse::engine::teach::{TrainMode, TrainSettings};
 use glimpse::formats::metrics::evaluate;
-use glimpse::formats::project_file::{self as project_file, Project, ProjectPhoto, SavedModel};
+use glimpse::formats::project_file::{self as project_file, Project, ProjectExample, SavedModel};
 use glimpse::formats::records::EpochReport;
 use glimpse::formats::records::TrainingSummary;
 use glimpse::formats::standalone::{self, NetworkConfig};
@@ -685,7 +685,7 @@ fn project() -> Project {
     let mut rng = SplitMix64::new(3);
     Project {
         photos: (0..4)
-            .map(|i| ProjectPhoto {
+            .map(|i| ProjectExample {
                 class: i % 3,
                 name: format!("photo {i}.jpg"),
                 jpeg: encode(

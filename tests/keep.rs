@@ -10,7 +10,7 @@ use futures::executor::block_on;
 use glimpse::engine::Engine;
 use glimpse::engine::teach::{KeptExample, TrainMode, TrainSettings};
 use glimpse::formats::project_file::{
-    self as project_file, Project, ProjectFileError, ProjectPhoto, SavedModel,
+    self as project_file, Project, ProjectExample, ProjectFileError, SavedModel,
 };
 use glimpse::formats::standalone;
 use glimpse::ml::model::INPUT_SIZE;
@@ -84,7 +84,7 @@ fn project(kept: &[(usize, KeptExample)], saved: &SavedModel) -> Project {
         photos: kept
             .iter()
             .enumerate()
-            .map(|(i, (class, k))| ProjectPhoto {
+            .map(|(i, (class, k))| ProjectExample {
                 class: *class,
                 name: format!("crop {i}.png"),
                 jpeg: k.photo.clone(),

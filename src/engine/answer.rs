@@ -31,14 +31,7 @@ pub(super) async fn answer(
             to.send(Response::Classified { id, result });
             // The answer first, then the overlay of its top class.
             if let Some(class_index) = top {
-                let method = SaliencyMethod::GradCam;
-                let result = engine.explain(id, class_index, method, &bytes).await;
-                to.send(Response::Explained {
-                    id,
-                    class_index,
-                    method,
-                    result,
-                });
+                explain(engine, id, class_index, SaliencyMethod::GradCam, &bytes, to).await;
             }
         }
         Request::Explain {
@@ -46,15 +39,7 @@ pub(super) async fn answer(
             class_index,
             method,
             bytes,
-        } => {
-            let result = engine.explain(id, class_index, method, &bytes).await;
-            to.send(Response::Explained {
-                id,
-                class_index,
-                method,
-                result,
-            });
-        }
+        } => explain(engine, id, class_index, method, &bytes, to).await,
         Request::AddExample { id, bytes } => {
             let result = engine.add_example(id, &bytes).await;
             to.send(Response::ExampleAdded { id, result });
@@ -124,4 +109,22 @@ pub(super) async fn answer(
         | Request::CancelTraining) => return Err(request),
     }
     Ok(())
+}
+
+/// A saliency map of one class of a photo, answered as `Explained`.
+async fn explain(
+    engine: &Engine,
+    id: u32,
+    class_index: u32,
+    method: SaliencyMethod,
+    bytes: &[u8],
+    to: &impl Respond,
+) {
+    let result = engine.explain(id, class_index, method, bytes).await;
+    to.send(Response::Explained {
+        id,
+        class_index,
+        method,
+        result,
+    });
 }

@@ -43,13 +43,13 @@ const PREALLOCATE: u64 = 1 << 20;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Project {
     pub classes: Vec<String>,
-    pub photos: Vec<ProjectPhoto>,
+    pub photos: Vec<ProjectExample>,
     pub model: Option<SavedModel>,
     pub settings: TrainSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProjectPhoto {
+pub struct ProjectExample {
     /// Index into `Project::classes`.
     pub class: usize,
     pub name: String,
@@ -198,7 +198,7 @@ fn photo_file(index: usize, name: &str) -> String {
 
 /// Writes the export file. `created` is the date to record (the caller's clock).
 pub fn write(project: &Project, created: &str, include_photos: bool) -> Vec<u8> {
-    let photos: &[ProjectPhoto] = if include_photos { &project.photos } else { &[] };
+    let photos: &[ProjectExample] = if include_photos { &project.photos } else { &[] };
     let manifest = Manifest {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
@@ -478,7 +478,7 @@ pub fn read(bytes: &[u8]) -> Result<Project, ProjectFileError> {
 fn read_photos(
     archive: &mut ZipArchive<Cursor<&[u8]>>,
     manifest: &Manifest,
-) -> Result<Vec<ProjectPhoto>, ProjectFileError> {
+) -> Result<Vec<ProjectExample>, ProjectFileError> {
     if manifest.photos.is_empty() {
         return Ok(Vec::new());
     }
@@ -520,7 +520,7 @@ fn read_photos(
             if !jpeg.starts_with(&[0xFF, 0xD8]) {
                 return Err(invalid(format!("photo {} is not a JPEG", p.file)));
             }
-            Ok(ProjectPhoto {
+            Ok(ProjectExample {
                 class: p.class,
                 name: p.name.clone(),
                 jpeg,

@@ -15,7 +15,7 @@ mod errors;
 
 pub use crate::formats::metrics::Evaluation;
 use crate::formats::photo::CropBox;
-pub use crate::formats::project_file::{Project, ProjectPhoto, SavedModel};
+pub use crate::formats::project_file::{Project, ProjectExample, SavedModel};
 pub use crate::formats::records::{
     BenchmarkRun, EpochReport, HeldOut, KeptExample, SaliencyMethod, TrainMode, TrainProgress,
     TrainSettings, TrainingSummary,

@@ -7,9 +7,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use gloo_worker::WorkerBridge;
-
-use super::remote::RemoteEngine;
+use super::link::Link;
 use crate::backend_race::{
     Contender, Preference, Probe, Verdict, Verdicts, judge, worth_timing_training,
 };
@@ -31,9 +29,6 @@ pub enum RaceState {
     /// Decided, now or (`earlier`) on an earlier visit.
     Decided { verdict: Verdict, earlier: bool },
 }
-
-/// A worker and the serial number its answers carry (answers of a worker let go are ignored).
-pub(super) type Link = (u32, WorkerBridge<RemoteEngine>);
 
 /// The engine that runs "head + last blocks" training when it is not the one answering photos
 /// (the race found it faster at a training step).

@@ -10,14 +10,16 @@
 //! `race=webgpu-trains`, `gpu-fault=wrong-numbers`) for its tests; and
 //! `window.glimpseLoadTimings` once the model is ready.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
 
-use super::client::EngineClient;
+use super::link::EngineLink;
 use crate::backend_race::Preference;
-use crate::protocol::{BenchmarkRun, Fault, GpuWorkCount, LoadTimings, Request};
+use crate::protocol::{BenchmarkRun, EngineError, Fault, GpuWorkCount, LoadTimings, Request};
 
 fn query() -> Option<web_sys::UrlSearchParams> {
     web_sys::window()
@@ -82,8 +84,26 @@ pub(super) fn count_answer(id: u32) {
     let _ = js_sys::Reflect::set(&answers, &id, &JsValue::from(count + 1.0));
 }
 
-impl EngineClient {
-    pub(super) fn expose_benchmark(self: &Rc<Self>) {
+/// The `?bench` requests waiting for the engine's answer, in order, as the promises to settle.
+pub(super) struct BenchHook {
+    link: Rc<EngineLink>,
+    benchmarks: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
+    gpu_work_counts: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
+    memory_probes: RefCell<VecDeque<js_sys::Function>>,
+}
+
+impl BenchHook {
+    pub(super) fn new(link: Rc<EngineLink>) -> Self {
+        Self {
+            link,
+            benchmarks: RefCell::default(),
+            gpu_work_counts: RefCell::default(),
+            memory_probes: RefCell::default(),
+        }
+    }
+
+    /// Under `?bench`, puts the hooks on `window`.
+    pub(super) fn expose(self: &Rc<Self>) {
         if !wanted() {
             return;
         }
@@ -92,12 +112,12 @@ impl EngineClient {
             move |pixels: js_sys::Float32Array, batch, runs, warmup| {
                 let weak = weak.clone();
                 js_sys::Promise::new(&mut |resolve, reject| {
-                    let Some(client) = weak.upgrade() else {
+                    let Some(hook) = weak.upgrade() else {
                         let _ = reject.call1(&JsValue::NULL, &"the page is gone".into());
                         return;
                     };
-                    client.benchmarks.borrow_mut().push_back((resolve, reject));
-                    client.send(Request::Benchmark {
+                    hook.benchmarks.borrow_mut().push_back((resolve, reject));
+                    hook.link.send(Request::Benchmark {
                         pixels: pixels.to_vec(),
                         batch,
                         runs,
@@ -114,15 +134,14 @@ impl EngineClient {
             move |pixels: js_sys::Float32Array, batch| {
                 let weak = weak.clone();
                 js_sys::Promise::new(&mut |resolve, reject| {
-                    let Some(client) = weak.upgrade() else {
+                    let Some(hook) = weak.upgrade() else {
                         let _ = reject.call1(&JsValue::NULL, &"the page is gone".into());
                         return;
                     };
-                    client
-                        .gpu_work_counts
+                    hook.gpu_work_counts
                         .borrow_mut()
                         .push_back((resolve, reject));
-                    client.send(Request::CountGpuWork {
+                    hook.link.send(Request::CountGpuWork {
                         pixels: pixels.to_vec(),
                         batch,
                     });
@@ -136,9 +155,9 @@ impl EngineClient {
         let memory = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
             let weak = weak.clone();
             js_sys::Promise::new(&mut |resolve, reject| match weak.upgrade() {
-                Some(client) => {
-                    client.memory_probes.borrow_mut().push_back(resolve);
-                    client.send(Request::Memory);
+                Some(hook) => {
+                    hook.memory_probes.borrow_mut().push_back(resolve);
+                    hook.link.send(Request::Memory);
                 }
                 None => {
                     let _ = reject.call1(&JsValue::NULL, &"the page is gone".into());
@@ -159,7 +178,7 @@ impl EngineClient {
                 _ => return false,
             };
             weak.upgrade()
-                .map(|client| client.send(Request::InjectFault(fault)))
+                .map(|hook| hook.link.send(Request::InjectFault(fault)))
                 .is_some()
         });
         let _ = js_sys::Reflect::set(
@@ -176,22 +195,24 @@ impl EngineClient {
         }
     }
 
-    /// `window.glimpseLoadTimings`: the engine's load timings (worker clock) for the benchmark's
-    /// first-prediction split; the page's own start is the `glimpse-app-start` performance mark.
-    pub(super) fn expose_load_timings(&self, timings: &LoadTimings) {
-        if !wanted() {
-            return;
+    /// Promises the lost worker will never answer.
+    pub(super) fn reject_all(&self) {
+        let mut waiting = self.benchmarks.borrow_mut();
+        waiting.extend(self.gpu_work_counts.borrow_mut().drain(..));
+        for (_, reject) in waiting.drain(..) {
+            let _ = reject.call1(&JsValue::NULL, &"the engine was restarted".into());
         }
-        if let Ok(value) = serde_wasm_bindgen::to_value(timings) {
-            let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseLoadTimings".into(), &value);
+        for resolve in self.memory_probes.borrow_mut().drain(..) {
+            let _ = resolve.call1(&JsValue::NULL, &f64::NAN.into());
         }
     }
 
-    pub(super) fn on_gpu_work_counted(&self, result: Result<GpuWorkCount, String>) {
+    pub(super) fn on_gpu_work_counted(&self, result: Result<GpuWorkCount, EngineError>) {
         let Some((resolve, reject)) = self.gpu_work_counts.borrow_mut().pop_front() else {
             return;
         };
         let answer = result
+            .map_err(|e| e.to_string())
             .and_then(|count| serde_wasm_bindgen::to_value(&count).map_err(|e| e.to_string()));
         let _ = match answer {
             Ok(value) => resolve.call1(&JsValue::NULL, &value),
@@ -199,7 +220,7 @@ impl EngineClient {
         };
     }
 
-    pub(super) fn on_benchmarked(&self, result: Result<BenchmarkRun, String>) {
+    pub(super) fn on_benchmarked(&self, result: Result<BenchmarkRun, EngineError>) {
         let Some((resolve, reject)) = self.benchmarks.borrow_mut().pop_front() else {
             return;
         };
@@ -224,9 +245,20 @@ impl EngineClient {
                 let _ = js_sys::Reflect::set(&out, &"layers".into(), &layers);
                 let _ = resolve.call1(&JsValue::NULL, &out);
             }
-            Err(message) => {
-                let _ = reject.call1(&JsValue::NULL, &message.into());
+            Err(error) => {
+                let _ = reject.call1(&JsValue::NULL, &error.to_string().into());
             }
         }
+    }
+}
+
+/// `window.glimpseLoadTimings`: the engine's load timings (worker clock) for the benchmark's
+/// first-prediction split; the page's own start is the `glimpse-app-start` performance mark.
+pub(super) fn expose_load_timings(timings: &LoadTimings) {
+    if !wanted() {
+        return;
+    }
+    if let Ok(value) = serde_wasm_bindgen::to_value(timings) {
+        let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseLoadTimings".into(), &value);
     }
 }

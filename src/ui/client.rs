@@ -6,25 +6,26 @@
 //! lazily instead of copying them all into the worker at once (memory stays bounded), and every
 //! card still fills in the moment its own answer arrives. The files stay referenced until their
 //! answer has come, so that a worker that is lost can be replaced and asked again
-//! (`recovery.rs`).
+//! (`recovery.rs`, `work_queue.rs`).
 
-use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use gloo_worker::Spawnable;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::backend_race::{BackendRace, Link, RaceState, Trainer, kept_verdict};
+use super::backend_race::{BackendRace, RaceState, Trainer, kept_verdict};
+use super::bench_hook::BenchHook;
+use super::cards::{CardState, Cards, OverlayChoice};
+use super::files::read_file;
 use super::keep::Keeper;
-use super::remote::RemoteEngine;
-use super::teach::state::{ExampleState, Teach, TeachPhoto, TrainingState};
+use super::link::EngineLink;
+use super::photo_ids::PhotoIds;
+use super::recovery::{MAX_RESTARTS, Recovery, TRAINING_STOPPED};
+use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
 use crate::backend_race::Probe;
 use crate::protocol::{
-    BackendChoice, BackendInfo, BackendKind, Classification, Fault, Heatmap, KeptExample, Request,
-    Response, SaliencyMethod, SavedModel, TrainMode,
+    BackendChoice, BackendInfo, BackendKind, Fault, Request, Response, SaliencyMethod, TrainMode,
 };
 use crate::work_queue::{Job, Work, WorkQueue};
 
@@ -34,8 +35,6 @@ const IN_FLIGHT: usize = 2;
 /// never freezes while it builds them (500 cards at once took one 340 ms task, 50 about 60 ms).
 const CARDS_PER_SLICE: usize = 20;
 
-const WORKER_SCRIPT: &str = "./worker_loader.js";
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelStatus {
     Loading { loaded: u64, total: Option<u64> },
@@ -43,74 +42,19 @@ pub enum ModelStatus {
     Failed(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum CardState {
-    Queued,
-    Working,
-    Done(Classification),
-    Failed(String),
-}
-
-/// Which class and method the card's overlay should explain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OverlayChoice {
-    pub class_index: u32,
-    pub method: SaliencyMethod,
-}
-
-/// A card's saliency overlay: what the person asked for, and the maps computed so far (kept so
-/// that switching back to an earlier class or method is instant).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Overlay {
-    pub choice: Option<OverlayChoice>,
-    pub maps: Vec<Heatmap>,
-    pub error: Option<String>,
-}
-
-impl Overlay {
-    pub fn current(&self) -> Option<&Heatmap> {
-        let choice = self.choice?;
-        self.maps
-            .iter()
-            .find(|m| m.class_index == choice.class_index && m.method == choice.method)
-    }
-
-    pub fn computing(&self) -> bool {
-        self.choice.is_some() && self.current().is_none() && self.error.is_none()
-    }
-}
-
-/// One dropped photo and what the model said about it.
-#[derive(Debug, Clone)]
-pub struct PhotoCard {
-    pub id: u32,
-    pub name: String,
-    /// Object URL of the original file (the browser applies EXIF orientation when drawing it).
-    pub thumbnail: String,
-    pub state: RwSignal<CardState>,
-    pub overlay: RwSignal<Overlay>,
-}
-
+/// The page's state, in parts that each own one thing, and the flow between them: photos to the
+/// engine through the queue, answers to the part they concern.
 pub struct EngineClient {
-    pub teach: Teach,
-    pub keeper: Keeper,
-    /// What is stored of each training photo, so export needs no storage round trip.
-    pub(super) kept: RefCell<HashMap<u32, KeptExample>>,
-    pub(super) saved_model: RefCell<Option<SavedModel>>,
-    /// The model choice to apply once a restored model has loaded.
-    pub(super) wanted_personal: Cell<bool>,
-    /// Promises of `?bench` requests waiting for their answer, in order.
-    pub(super) benchmarks: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
-    pub(super) gpu_work_counts: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
-    pub(super) memory_probes: RefCell<VecDeque<js_sys::Function>>,
-    /// The engine's worker, which answers the person's photos.
-    bridge: RefCell<Option<Link>>,
-    /// The serial number of the last worker started.
-    serials: Cell<u32>,
-    /// Answers the engine still owes (`Request::answers`): none at a quiet moment.
-    owed: Cell<u32>,
-    /// What the engine runs on; a restart after a lost GPU may fall back from it.
-    pub(super) kind: Cell<BackendKind>,
+    pub teach: Rc<Teach>,
+    pub keeper: Rc<Keeper>,
+    pub cards: Cards,
+    /// The engine that answers the person.
+    link: Rc<EngineLink>,
+    /// Photos waiting for the engine, and those it holds (`work_queue`).
+    queue: Rc<RefCell<WorkQueue<web_sys::File>>>,
+    ids: Rc<PhotoIds>,
+    bench: Rc<BenchHook>,
+    recovery: Recovery,
     race: BackendRace,
     /// The engine for "head + last blocks" training when the race found the other engine
     /// faster at it than the one answering photos.
@@ -120,22 +64,14 @@ pub struct EngineClient {
     pub status: RwSignal<ModelStatus>,
     /// What happened to the engine, for the person (a lost GPU, a restart), until dismissed.
     pub notice: RwSignal<Option<String>>,
-    pub cards: RwSignal<Vec<PhotoCard>>,
-    /// Photos waiting for the engine, and those it holds (`work_queue`).
-    pub(super) queue: RefCell<WorkQueue<web_sys::File>>,
-    pub(super) states: RefCell<HashMap<u32, RwSignal<CardState>>>,
-    pub(super) overlays: RefCell<HashMap<u32, RwSignal<Overlay>>>,
-    /// Files on screen, kept to explain another class later.
-    pub(super) files: RefCell<HashMap<u32, web_sys::File>>,
-    /// Set while a lost engine is being replaced; cleared when the new one is ready.
-    pub(super) restarting: Cell<bool>,
-    /// When the engine was last restarted (ms since the epoch), to stop a crash loop.
-    pub(super) restarts: RefCell<Vec<f64>>,
-    /// What happened to the engine that is being restarted, for the notice.
-    pub(super) loss: RefCell<String>,
-    pub(super) next_id: Cell<u32>,
-    /// Bumped by `clear`, so that slices of an earlier drop still being added stop.
-    drops_cleared: Cell<u32>,
+}
+
+/// The page's state as the components hold it (the App component provides it as context).
+pub type Client = StoredValue<Rc<EngineClient>, LocalStorage>;
+
+/// The page's state, from a component under the App component.
+pub fn use_client() -> Client {
+    expect_context::<Client>()
 }
 
 /// A point on the page's performance timeline, for the first-prediction benchmark.
@@ -148,98 +84,62 @@ pub fn mark(name: &str) {
 impl EngineClient {
     /// Starts the worker and asks it to load the model on the chosen backend.
     pub fn start(choice: BackendChoice) -> Rc<Self> {
-        let client = Rc::new(Self {
-            teach: Teach::default(),
-            keeper: Keeper::default(),
-            kept: RefCell::new(HashMap::new()),
-            saved_model: RefCell::new(None),
-            wanted_personal: Cell::new(false),
-            benchmarks: RefCell::new(VecDeque::new()),
-            gpu_work_counts: RefCell::new(VecDeque::new()),
-            memory_probes: RefCell::new(VecDeque::new()),
-            bridge: RefCell::new(None),
-            serials: Cell::new(0),
-            owed: Cell::new(0),
-            kind: Cell::new(match choice {
-                BackendChoice::WebGpu => BackendKind::WebGpu,
-                BackendChoice::Cpu | BackendChoice::Auto => BackendKind::Cpu,
-            }),
-            race: BackendRace::default(),
-            trainer: RefCell::new(None),
-            race_state: RwSignal::new(match choice {
-                BackendChoice::Auto => RaceState::Starting,
-                _ => RaceState::Forced,
-            }),
-            status: RwSignal::new(ModelStatus::Loading {
-                loaded: 0,
-                total: None,
-            }),
-            notice: RwSignal::new(None),
-            cards: RwSignal::new(Vec::new()),
-            queue: RefCell::new(WorkQueue::new(IN_FLIGHT)),
-            states: RefCell::new(HashMap::new()),
-            overlays: RefCell::new(HashMap::new()),
-            files: RefCell::new(HashMap::new()),
-            restarting: Cell::new(false),
-            restarts: RefCell::new(Vec::new()),
-            loss: RefCell::new(String::new()),
-            next_id: Cell::new(0),
-            drops_cleared: Cell::new(0),
+        let kind = match choice {
+            BackendChoice::WebGpu => BackendKind::WebGpu,
+            BackendChoice::Cpu | BackendChoice::Auto => BackendKind::Cpu,
+        };
+        let client = Rc::new_cyclic(|weak: &Weak<Self>| {
+            let weak = weak.clone();
+            let link = Rc::new(EngineLink::new(
+                kind,
+                Rc::new(move |serial, response| {
+                    if let Some(client) = weak.upgrade() {
+                        client.on_engine_response(serial, response);
+                    }
+                }),
+            ));
+            let teach = Rc::new(Teach::default());
+            let queue = Rc::new(RefCell::new(WorkQueue::new(IN_FLIGHT)));
+            let ids = Rc::new(PhotoIds::default());
+            Self {
+                keeper: Rc::new(Keeper::new(
+                    Rc::clone(&link),
+                    Rc::clone(&teach),
+                    Rc::clone(&queue),
+                    Rc::clone(&ids),
+                )),
+                bench: Rc::new(BenchHook::new(Rc::clone(&link))),
+                teach,
+                cards: Cards::default(),
+                link,
+                queue,
+                ids,
+                recovery: Recovery::default(),
+                race: BackendRace::default(),
+                trainer: RefCell::new(None),
+                race_state: RwSignal::new(match choice {
+                    BackendChoice::Auto => RaceState::Starting,
+                    _ => RaceState::Forced,
+                }),
+                status: RwSignal::new(ModelStatus::Loading {
+                    loaded: 0,
+                    total: None,
+                }),
+                notice: RwSignal::new(None),
+            }
         });
-        client.spawn_worker();
+        client.link.start();
         mark("glimpse-worker-spawned");
-        client.restore_saved();
-        client.expose_benchmark();
+        client.keeper.restore_saved();
+        client.bench.expose();
         if choice == BackendChoice::Auto {
             client.look_for_gpu();
         }
         client
     }
 
-    /// Starts a worker and asks it to load the model on `kind`; its answers reach
-    /// `on_engine_response` with the worker's serial number.
-    fn spawn_engine(self: &Rc<Self>, kind: BackendKind) -> Link {
-        let serial = self.serials.get() + 1;
-        self.serials.set(serial);
-        let weak: Weak<Self> = Rc::downgrade(self);
-        // `with_loader`: start Trunk's loader script itself rather than a blob: shim, so the worker
-        // has a real URL (relative imports resolve, and a CSP needs no blob: workers).
-        let bridge = RemoteEngine::spawner()
-            .with_loader(true)
-            .as_module(false)
-            .callback(move |response| {
-                if let Some(client) = weak.upgrade() {
-                    client.on_engine_response(serial, response);
-                }
-            })
-            .spawn(WORKER_SCRIPT);
-        bridge.send(Request::Init {
-            backend: kind,
-            weights_url: weights_url(),
-            count_gpu_work: super::bench_hook::wanted(),
-            fused_gpu_kernels: super::bench_hook::fused_gpu_kernels(),
-        });
-        (serial, bridge)
-    }
-
-    /// Starts the engine's worker on `kind`. A worker already there is let go (its bridge
-    /// dropped): it has closed itself, or closes on that.
-    pub(super) fn spawn_worker(self: &Rc<Self>) {
-        let link = self.spawn_engine(self.kind.get());
-        self.owed.set(0);
-        self.bridge.replace(Some(link));
-    }
-
-    /// Lets the worker go: its answers are ignored from now on.
-    pub(super) fn bridge_gone(&self) {
-        self.bridge.replace(None);
-    }
-
     fn on_engine_response(self: &Rc<Self>, serial: u32, response: Response) {
-        let engine = self.bridge.borrow().as_ref().map(|(s, _)| *s);
-        if engine == Some(serial) {
-            self.owed
-                .set(self.owed.get().saturating_sub(response.settles()));
+        if self.link.answers(serial, &response) {
             self.on_response(response);
             self.take_over_when_quiet();
         } else if self.race.contender_serial() == Some(serial) {
@@ -261,10 +161,9 @@ impl EngineClient {
             Response::Trained(result) => {
                 let summary = result.map(|saved| {
                     let summary = saved.summary.clone();
-                    self.keep_model(saved.clone());
-                    self.wanted_personal.set(true);
-                    self.send(Request::LoadModel(saved));
-                    self.send(Request::UseModel { personal: true });
+                    self.keeper.trained(saved.clone());
+                    self.link.send(Request::LoadModel(saved));
+                    self.link.send(Request::UseModel { personal: true });
                     summary
                 });
                 self.teach.on_trained(summary.map_err(|e| e.to_string()));
@@ -313,10 +212,10 @@ impl EngineClient {
     /// answer.
     fn start_contender(self: &Rc<Self>) {
         let measuring = matches!(self.race_state.get_untracked(), RaceState::Measuring { .. });
-        if !measuring || !self.is_ready() || self.restarting.get() || self.race.started() {
+        if !measuring || !self.is_ready() || self.recovery.restarting() || self.race.started() {
             return;
         }
-        let link = self.spawn_engine(BackendKind::WebGpu);
+        let link = self.link.spawn(BackendKind::WebGpu);
         if super::bench_hook::wrong_gpu_numbers() {
             link.1.send(Request::InjectFault(Fault::WrongNumbers));
         }
@@ -335,7 +234,7 @@ impl EngineClient {
                 self.race.gpu_probed(probe);
                 // The training step next, one engine after the other, where it may matter.
                 if self.race.ask_training(super::bench_hook::race_preference()) {
-                    self.send(Request::ProbeTraining);
+                    self.link.send(Request::ProbeTraining);
                 } else {
                     self.decide_race();
                 }
@@ -354,7 +253,7 @@ impl EngineClient {
 
     fn ask_cpu_probe(&self) {
         if self.race.ask_cpu() {
-            self.send(Request::Probe);
+            self.link.send(Request::Probe);
         }
     }
 
@@ -413,7 +312,7 @@ impl EngineClient {
     /// A winning contender becomes the engine once the CPU engine owes no answer: nothing in
     /// flight is lost or answered twice. It is handed the person's work as after a restart.
     fn take_over_when_quiet(self: &Rc<Self>) {
-        if !self.race.switching() || self.owed.get() > 0 || self.restarting.get() {
+        if !self.race.switching() || !self.link.quiet() || self.recovery.restarting() {
             return;
         }
         let Some((link, backend)) = self.race.take_winner() else {
@@ -427,19 +326,18 @@ impl EngineClient {
             self.race_state.get_untracked(),
             RaceState::Decided { verdict, .. } if verdict.trainer == BackendKind::Cpu
         );
-        let cpu = self.bridge.replace(Some(link));
+        let cpu = self.link.take_over(link, BackendKind::WebGpu);
         // The CPU engine stays on to train when it was the faster at a training step.
         if let (true, Some(link), Some(backend)) = (cpu_trains, cpu, answered_by) {
             self.trainer.replace(Some(Trainer { link, backend }));
         }
-        self.kind.set(BackendKind::WebGpu);
-        self.hand_over_work();
+        self.keeper.hand_over();
         self.status.set(ModelStatus::Ready { backend, load_ms });
         self.pump();
     }
 
     /// The race stops (the engine is being restarted): the CPU answers; the person is told.
-    pub(super) fn abandon_race(&self) {
+    fn abandon_race(&self) {
         if matches!(self.race_state.get_untracked(), RaceState::Measuring { .. }) {
             self.race.abandon();
             self.race_state.set(RaceState::Unavailable(
@@ -448,28 +346,6 @@ impl EngineClient {
         }
         // A trainer does not outlive the engine it trained for: the restarted one trains.
         self.trainer.replace(None);
-    }
-
-    /// `?bench` promises the lost worker will never answer.
-    pub(super) fn reject_probes(&self) {
-        let mut waiting = self.benchmarks.borrow_mut();
-        waiting.extend(self.gpu_work_counts.borrow_mut().drain(..));
-        for (_, reject) in waiting.drain(..) {
-            let _ = reject.call1(
-                &wasm_bindgen::JsValue::NULL,
-                &"the engine was restarted".into(),
-            );
-        }
-        for resolve in self.memory_probes.borrow_mut().drain(..) {
-            let _ = resolve.call1(&wasm_bindgen::JsValue::NULL, &f64::NAN.into());
-        }
-    }
-
-    pub(super) fn send(&self, request: Request) {
-        if let Some((_, bridge)) = self.bridge.borrow().as_ref() {
-            self.owed.set(self.owed.get() + request.answers());
-            bridge.send(request);
-        }
     }
 
     fn is_ready(&self) -> bool {
@@ -482,8 +358,8 @@ impl EngineClient {
                 self.status.set(ModelStatus::Loading { loaded, total })
             }
             Response::Ready { backend, timings } => {
-                self.expose_load_timings(&timings);
-                if self.restarting.replace(false) {
+                super::bench_hook::expose_load_timings(&timings);
+                if self.recovery.finish() {
                     self.on_restarted(&backend);
                 }
                 self.status.set(ModelStatus::Ready {
@@ -494,7 +370,7 @@ impl EngineClient {
                 self.start_contender();
             }
             Response::InitFailed { message } => {
-                if self.restarting.get() && self.retry_on_cpu(&message) {
+                if self.recovery.restarting() && self.retry_on_cpu(&message) {
                     return;
                 }
                 self.status.set(ModelStatus::Failed(message.clone()));
@@ -507,7 +383,7 @@ impl EngineClient {
             Response::Classified { id, result } => {
                 super::bench_hook::count_answer(id);
                 self.queue.borrow_mut().settle(id);
-                self.set_state(
+                self.cards.set_state(
                     id,
                     match result {
                         Ok(classification) => CardState::Done(classification),
@@ -521,7 +397,7 @@ impl EngineClient {
                 match result {
                     Ok(kept) => {
                         self.teach.set_example_state(id, ExampleState::Ready);
-                        self.keep_example(id, kept);
+                        self.keeper.keep_example(id, kept);
                     }
                     Err(error) => self
                         .teach
@@ -540,33 +416,25 @@ impl EngineClient {
             Response::Trained(result) => {
                 let summary = result.map(|saved| {
                     let summary = saved.summary.clone();
-                    self.keep_model(saved);
+                    self.keeper.keep_model(saved);
                     summary
                 });
                 self.teach.on_trained(summary.map_err(|e| e.to_string()));
             }
-            Response::ModelLoaded(result) => {
-                self.on_model_loaded(result.map_err(|e| e.to_string()))
-            }
+            Response::ModelLoaded(result) => self.keeper.on_model_loaded(result),
             Response::ModelChanged { personal, result } => match result {
                 Ok(()) => {
                     self.teach.use_personal.set(personal);
                     self.teach.model_error.set(None);
-                    self.keep_model_choice(personal);
+                    self.keeper.keep_model_choice(personal);
                 }
                 Err(error) => self.teach.model_error.set(Some(error.to_string())),
             },
-            Response::ProjectChecked(result) => {
-                self.on_project_checked(result.map_err(|e| e.to_string()))
-            }
-            Response::NetworkExported(result) => {
-                self.on_network_exported(result.map_err(|e| e.to_string()))
-            }
-            Response::Benchmarked(result) => self.on_benchmarked(result.map_err(|e| e.to_string())),
-            Response::GpuWorkCounted(result) => {
-                self.on_gpu_work_counted(result.map_err(|e| e.to_string()))
-            }
-            Response::Memory { wasm_bytes } => self.on_memory(wasm_bytes),
+            Response::ProjectChecked(result) => self.keeper.on_project_checked(result),
+            Response::NetworkExported(result) => self.keeper.on_network_exported(result),
+            Response::Benchmarked(result) => self.bench.on_benchmarked(result),
+            Response::GpuWorkCounted(result) => self.bench.on_gpu_work_counted(result),
+            Response::Memory { wasm_bytes } => self.bench.on_memory(wasm_bytes),
             Response::Probed(result) => self.on_cpu_probed(result.map_err(|e| e.to_string())),
             Response::TrainingProbed(result) => {
                 self.on_cpu_trained(result.map_err(|e| e.to_string()))
@@ -576,83 +444,30 @@ impl EngineClient {
                 class_index,
                 method,
                 result,
-            } => {
-                self.update_overlay(id, |overlay| match result {
-                    Ok(map) => {
-                        // The first map of a photo is its top class's: show it.
-                        if overlay.choice.is_none() {
-                            overlay.choice = Some(OverlayChoice {
-                                class_index,
-                                method,
-                            });
-                        }
-                        overlay
-                            .maps
-                            .retain(|m| !(m.class_index == class_index && m.method == method));
-                        overlay.maps.push(map);
-                    }
-                    Err(error) => {
-                        if overlay.choice
-                            == Some(OverlayChoice {
-                                class_index,
-                                method,
-                            })
-                        {
-                            overlay.error = Some(error.to_string());
-                        }
-                    }
-                });
-            }
-        }
-    }
-
-    fn update_overlay(&self, id: u32, change: impl FnOnce(&mut Overlay)) {
-        if let Some(signal) = self.overlays.borrow().get(&id) {
-            signal.update(change);
+            } => self.cards.on_explained(id, class_index, method, result),
         }
     }
 
     /// Shows the saliency of `choice` on card `id`, asking the engine unless it is computed.
     pub fn explain(self: &Rc<Self>, id: u32, choice: OverlayChoice) {
-        let Some(overlay) = self.overlays.borrow().get(&id).copied() else {
-            return;
-        };
-        let known = overlay.with_untracked(|o| {
-            o.maps
-                .iter()
-                .any(|m| m.class_index == choice.class_index && m.method == choice.method)
-        });
-        overlay.update(|o| {
-            o.choice = Some(choice);
-            o.error = None;
-        });
-        if known {
-            return;
-        }
-        let Some(file) = self.files.borrow().get(&id).cloned() else {
+        let Some(file) = self.cards.choose(id, choice) else {
             return;
         };
         let client = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             match read_file(&file).await {
-                Ok(bytes) => client.send(Request::Explain {
+                Ok(bytes) => client.link.send(Request::Explain {
                     id,
                     class_index: choice.class_index,
                     method: choice.method,
                     bytes,
                 }),
-                Err(message) => client.update_overlay(id, |o| o.error = Some(message)),
+                Err(message) => client.cards.overlay_failed(id, message),
             }
         });
     }
 
-    pub(super) fn set_state(&self, id: u32, state: CardState) {
-        if let Some(signal) = self.states.borrow().get(&id) {
-            signal.set(state);
-        }
-    }
-
-    /// Adds photos as cards (newest first) and queues them for the engine.
+    /// Adds photos as cards (newest first) and queues them for the engine, a slice per task.
     pub fn add_files(self: &Rc<Self>, files: Vec<web_sys::File>) {
         let mut slices: Vec<Vec<web_sys::File>> = files
             .chunks(CARDS_PER_SLICE)
@@ -666,11 +481,11 @@ impl EngineClient {
             return;
         }
         let client = Rc::clone(self);
-        let cleared = self.drops_cleared.get();
+        let clears = self.cards.clears();
         wasm_bindgen_futures::spawn_local(async move {
             for slice in slices {
                 next_task().await;
-                if client.drops_cleared.get() != cleared {
+                if client.cards.clears() != clears {
                     return;
                 }
                 client.add_slice(slice);
@@ -679,30 +494,9 @@ impl EngineClient {
     }
 
     fn add_slice(self: &Rc<Self>, files: Vec<web_sys::File>) {
-        let mut new_cards = Vec::with_capacity(files.len());
-        for file in files {
-            let id = self.next_id.get();
-            self.next_id.set(id + 1);
-            let state = RwSignal::new(CardState::Queued);
-            let overlay = RwSignal::new(Overlay::default());
-            self.states.borrow_mut().insert(id, state);
-            self.overlays.borrow_mut().insert(id, overlay);
-            self.files.borrow_mut().insert(id, file.clone());
-            let thumbnail = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
-            new_cards.push(PhotoCard {
-                id,
-                name: file.name(),
-                thumbnail,
-                state,
-                overlay,
-            });
+        for (id, file) in self.cards.add(files, &self.ids) {
             self.queue.borrow_mut().push(id, Work::Classify, file);
         }
-        self.cards.update(|cards| {
-            new_cards.reverse();
-            new_cards.append(cards);
-            *cards = new_cards;
-        });
         if matches!(self.status.get_untracked(), ModelStatus::Failed(_)) {
             self.fail_waiting("the model did not load, so this photo cannot be used");
         }
@@ -714,18 +508,12 @@ impl EngineClient {
         let jobs = self.queue.borrow_mut().take_waiting();
         for Job { id, work, .. } in jobs {
             match work {
-                Work::Classify => self.set_state(id, CardState::Failed(message.into())),
+                Work::Classify => self.cards.set_state(id, CardState::Failed(message.into())),
                 Work::Learn => self
                     .teach
                     .set_example_state(id, ExampleState::Failed(message.into())),
             }
         }
-    }
-
-    pub(super) fn new_id(&self) -> u32 {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        id
     }
 
     /// Adds training photos to a class; the worker embeds each as it arrives.
@@ -734,12 +522,12 @@ impl EngineClient {
             return;
         };
         for file in files {
-            let id = self.new_id();
+            let id = self.ids.next();
             let state = RwSignal::new(ExampleState::Embedding);
             self.teach.example_states.borrow_mut().insert(id, state);
             let thumbnail = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
             class.photos.update(|p| {
-                p.push(TeachPhoto {
+                p.push(TeachExample {
                     id,
                     name: file.name(),
                     thumbnail,
@@ -771,9 +559,9 @@ impl EngineClient {
             });
         }
         self.teach.example_states.borrow_mut().remove(&id);
-        self.kept.borrow_mut().remove(&id);
+        self.keeper.forget_example(id);
         self.queue.borrow_mut().forget(id);
-        self.send(Request::RemoveExample { id });
+        self.link.send(Request::RemoveExample { id });
     }
 
     /// Moves a training photo to another class (its embeddings stay valid).
@@ -849,19 +637,13 @@ impl EngineClient {
             Some(trainer) if settings.mode == TrainMode::HeadAndBlocks => {
                 let bridge = &trainer.link.1;
                 bridge.send(Request::Reset);
-                for (&id, kept) in self.kept.borrow().iter() {
-                    bridge.send(Request::RestoreExample {
-                        id,
-                        photo: kept.photo.clone(),
-                        embeddings: kept.embeddings.clone(),
-                    });
-                }
+                self.keeper.send_examples(&|request| bridge.send(request));
                 bridge.send(train);
                 self.teach.trained_on.set(Some(trainer.backend.kind));
             }
             _ => {
-                self.send(train);
-                self.teach.trained_on.set(Some(self.kind.get()));
+                self.link.send(train);
+                self.teach.trained_on.set(Some(self.link.kind()));
             }
         }
         self.teach.history.set(Vec::new());
@@ -880,7 +662,7 @@ impl EngineClient {
             self.teach.waiting_to_train.set(false);
             return;
         }
-        self.send(Request::CancelTraining);
+        self.link.send(Request::CancelTraining);
         if let Some(trainer) = self.trainer.borrow().as_ref() {
             trainer.link.1.send(Request::CancelTraining);
         }
@@ -889,26 +671,110 @@ impl EngineClient {
     /// The person's choice of model; stored at once (not when the engine answers) so that a
     /// reload right after it keeps it.
     pub fn use_personal_model(&self, personal: bool) {
-        self.send(Request::UseModel { personal });
-        self.keep_model_choice(personal);
+        self.link.send(Request::UseModel { personal });
+        self.keeper.keep_model_choice(personal);
     }
 
     /// Removes every card and frees the thumbnails.
     pub fn clear(&self) {
-        self.drops_cleared.set(self.drops_cleared.get() + 1);
-        for card in self.cards.get_untracked() {
-            let _ = web_sys::Url::revoke_object_url(&card.thumbnail);
-        }
-        // Photos already handed to the worker will still be answered: keep their states until then.
+        self.cards.clear();
+        // Photos already handed to the worker will still be answered, and not asked again.
         self.queue
             .borrow_mut()
             .forget_where(|job| job.work == Work::Classify);
-        self.states
-            .borrow_mut()
-            .retain(|_, state| matches!(state.get_untracked(), CardState::Working));
-        self.overlays.borrow_mut().clear();
-        self.files.borrow_mut().clear();
-        self.cards.set(Vec::new());
+    }
+
+    pub(super) fn on_engine_lost(self: &Rc<Self>, reason: String, device_lost: bool) {
+        let what = if device_lost {
+            format!("The GPU stopped working ({reason}).")
+        } else {
+            format!("The engine stopped: {reason}.")
+        };
+        if self.recovery.may_restart(js_sys::Date::now()) {
+            self.restart(what);
+            return;
+        }
+        self.link.let_go();
+        let message = format!("{what} It stopped {MAX_RESTARTS} times within a minute");
+        self.notice.set(Some(format!(
+            "{what} Glimpse stopped restarting it; reload the page to try again. Your classes, photos and model are kept."
+        )));
+        self.status.set(ModelStatus::Failed(message.clone()));
+        self.requeue_in_flight();
+        self.fail_waiting(&format!("the model stopped: {message}"));
+    }
+
+    /// Replaces the worker and hands the new one the person's work; `what` says why.
+    fn restart(self: &Rc<Self>, what: String) {
+        self.notice.set(Some(format!(
+            "{what} Glimpse is restarting it; your photos, classes and model are kept."
+        )));
+        self.recovery.begin(what);
+        self.status.set(ModelStatus::Loading {
+            loaded: 0,
+            total: None,
+        });
+        self.requeue_in_flight();
+        if self.teach.is_running() {
+            self.teach
+                .training
+                .set(TrainingState::Failed(TRAINING_STOPPED.into()));
+        }
+        self.keeper.engine_restarted();
+        self.bench.reject_all();
+        self.abandon_race();
+        self.link.start();
+        self.keeper.hand_over();
+    }
+
+    /// Photos the lost worker held go back to the front of the queue, in their order.
+    fn requeue_in_flight(&self) {
+        let again = self.queue.borrow_mut().requeue_out();
+        for job in again {
+            if job.work == Work::Classify {
+                self.cards.set_state(job.id, CardState::Queued);
+            }
+        }
+    }
+
+    /// The new engine is ready: say so, and ask again for the overlays the old one owed.
+    fn on_restarted(self: &Rc<Self>, backend: &BackendInfo) {
+        self.notice.set(Some(self.recovery.restarted_on(backend)));
+        for card in self.cards.all() {
+            let CardState::Done(classification) = card.state.get_untracked() else {
+                continue;
+            };
+            let (owed, top) = card.overlay.with_untracked(|o| {
+                let top = o.maps.is_empty() && o.choice.is_none() && o.error.is_none();
+                (o.computing().then_some(o.choice).flatten(), top)
+            });
+            if let Some(choice) = owed {
+                self.explain(card.id, choice);
+            } else if top && let Some(best) = classification.predictions.first() {
+                self.explain(
+                    card.id,
+                    OverlayChoice {
+                        class_index: best.class_index,
+                        method: SaliencyMethod::GradCam,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A WebGPU start that fails after a lost device falls back to the CPU rather than leaving
+    /// the person without a model. Returns whether it did.
+    fn retry_on_cpu(self: &Rc<Self>, message: &str) -> bool {
+        if self.link.kind() == BackendKind::Cpu {
+            return false;
+        }
+        self.link.set_kind(BackendKind::Cpu);
+        let what = format!(
+            "{} WebGPU could not start again ({message}).",
+            self.recovery.loss()
+        );
+        self.restart(what);
+        true
     }
 
     /// Hands queued photos to the worker while fewer than `IN_FLIGHT` are there.
@@ -922,17 +788,21 @@ impl EngineClient {
                 return;
             };
             if work == Work::Classify {
-                self.set_state(id, CardState::Working);
+                self.cards.set_state(id, CardState::Working);
             }
             let client = Rc::clone(self);
             wasm_bindgen_futures::spawn_local(async move {
                 match (read_file(&file).await, work) {
-                    (Ok(bytes), Work::Classify) => client.send(Request::Classify { id, bytes }),
-                    (Ok(bytes), Work::Learn) => client.send(Request::AddExample { id, bytes }),
+                    (Ok(bytes), Work::Classify) => {
+                        client.link.send(Request::Classify { id, bytes })
+                    }
+                    (Ok(bytes), Work::Learn) => client.link.send(Request::AddExample { id, bytes }),
                     (Err(message), _) => {
                         client.queue.borrow_mut().settle(id);
                         match work {
-                            Work::Classify => client.set_state(id, CardState::Failed(message)),
+                            Work::Classify => {
+                                client.cards.set_state(id, CardState::Failed(message))
+                            }
                             Work::Learn => client
                                 .teach
                                 .set_example_state(id, ExampleState::Failed(message)),
@@ -953,44 +823,4 @@ async fn next_task() {
         }
     });
     let _ = JsFuture::from(promise).await;
-}
-
-pub(super) async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    let buffer = JsFuture::from(file.array_buffer())
-        .await
-        .map_err(|_| "the browser could not read this file".to_string())?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-/// The weights sit next to the page; an absolute URL because the worker resolves relative URLs
-/// against its own script.
-fn weights_url() -> String {
-    let file = crate::formats::records::WEIGHTS_FILE;
-    let base = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.base_uri().ok().flatten());
-    match base.and_then(|base| web_sys::Url::new_with_base(file, &base).ok()) {
-        Some(url) => url.href(),
-        None => file.to_string(),
-    }
-}
-
-/// Files out of a `FileList` (input or drop).
-pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
-    let Some(list) = list else { return Vec::new() };
-    (0..list.length()).filter_map(|i| list.get(i)).collect()
-}
-
-/// Image files among the items of a paste (screenshots, copied images).
-pub fn pasted_files(event: &web_sys::ClipboardEvent) -> Vec<web_sys::File> {
-    let Some(data) = event.clipboard_data() else {
-        return Vec::new();
-    };
-    let items = data.items();
-    (0..items.length())
-        .filter_map(|i| items.get(i))
-        .filter(|item| item.kind() == "file")
-        .filter_map(|item| item.get_as_file().ok().flatten())
-        .filter_map(|file| file.dyn_into::<web_sys::File>().ok())
-        .collect()
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::client::files_of;
+use super::files::files_of;
 
 #[component]
 pub fn DropZone(on_files: impl Fn(Vec<web_sys::File>) + Clone + 'static) -> impl IntoView {

@@ -6,18 +6,21 @@
 //! again.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::client::{EngineClient, read_file};
-use super::teach::state::{ExampleState, TeachPhoto, TrainingState};
-use crate::formats::project_file::{self as project_file, Project, ProjectPhoto};
-use crate::protocol::{ByteBuf, KeptExample, Request, SavedModel};
-use crate::store::{self, ClassRecord, PhotoRecord, Snapshot, Store, StoreError};
-use crate::work_queue::Work;
+use super::files::read_file;
+use super::link::EngineLink;
+use super::photo_ids::PhotoIds;
+use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
+use crate::formats::project_file::{self as project_file, Project, ProjectExample};
+use crate::protocol::{ByteBuf, EngineError, KeptExample, Request, SavedModel};
+use crate::store::{self, ClassRecord, ExampleRecord, Snapshot, Store, StoreError};
+use crate::work_queue::{Work, WorkQueue};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportState {
@@ -29,8 +32,19 @@ pub enum ImportState {
     Failed(String),
 }
 
-/// Storage state the page shows.
+/// The person's stored work: what is kept of each training photo and the trained model (in
+/// memory too, so an export needs no storage round trip and a new engine gets them back), the
+/// store they are written to, and an import waiting to be confirmed.
 pub struct Keeper {
+    link: Rc<EngineLink>,
+    teach: Rc<Teach>,
+    queue: Rc<RefCell<WorkQueue<web_sys::File>>>,
+    ids: Rc<PhotoIds>,
+    /// What is stored of each training photo.
+    kept: RefCell<HashMap<u32, KeptExample>>,
+    saved_model: RefCell<Option<SavedModel>>,
+    /// The model choice to apply once a restored model has loaded.
+    wanted_personal: Cell<bool>,
     store: RefCell<Option<Rc<Store>>>,
     /// True once stored work is back on screen (and edits may be written).
     pub ready: RwSignal<bool>,
@@ -44,9 +58,21 @@ pub struct Keeper {
     asked_persist: Cell<bool>,
 }
 
-impl Default for Keeper {
-    fn default() -> Self {
+impl Keeper {
+    pub(super) fn new(
+        link: Rc<EngineLink>,
+        teach: Rc<Teach>,
+        queue: Rc<RefCell<WorkQueue<web_sys::File>>>,
+        ids: Rc<PhotoIds>,
+    ) -> Self {
         Self {
+            link,
+            teach,
+            queue,
+            ids,
+            kept: RefCell::default(),
+            saved_model: RefCell::new(None),
+            wanted_personal: Cell::new(false),
             store: RefCell::new(None),
             ready: RwSignal::new(false),
             error: RwSignal::new(None),
@@ -58,9 +84,7 @@ impl Default for Keeper {
             asked_persist: Cell::new(false),
         }
     }
-}
 
-impl Keeper {
     fn store(&self) -> Option<Rc<Store>> {
         self.store.borrow().clone()
     }
@@ -137,12 +161,11 @@ fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-impl EngineClient {
+impl Keeper {
     /// Opens the store and puts back what it holds; then keeps class names and settings written.
     pub(super) fn restore_saved(self: &Rc<Self>) {
-        let client = Rc::clone(self);
+        let keeper = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
-            let keeper = &client.keeper;
             let snapshot = match Store::open().await {
                 Ok(store) => {
                     let store = Rc::new(store);
@@ -161,7 +184,7 @@ impl EngineClient {
                     Snapshot::default()
                 }
             };
-            client.apply_snapshot(snapshot);
+            keeper.apply_snapshot(snapshot);
             keeper.ready.set(true);
             refresh_usage(keeper.usage).await;
         });
@@ -171,8 +194,7 @@ impl EngineClient {
     /// Writes the classes (names, order) and training settings whenever they change.
     fn write_classes_and_settings(self: &Rc<Self>) {
         let weak = Rc::downgrade(self);
-        let (classes, ready, settings) =
-            (self.teach.classes, self.keeper.ready, self.teach.settings);
+        let (classes, ready, settings) = (self.teach.classes, self.ready, self.teach.settings);
         Effect::new(move |_| {
             let records: Vec<ClassRecord> = classes.with(|classes| {
                 classes
@@ -186,22 +208,18 @@ impl EngineClient {
                     .collect()
             });
             if ready.get()
-                && let Some(client) = weak.upgrade()
+                && let Some(keeper) = weak.upgrade()
             {
-                client
-                    .keeper
-                    .write(move |store| async move { store.put_classes(&records).await });
+                keeper.write(move |store| async move { store.put_classes(&records).await });
             }
         });
         let weak = Rc::downgrade(self);
         Effect::new(move |_| {
             let settings = settings.get();
             if ready.get()
-                && let Some(client) = weak.upgrade()
+                && let Some(keeper) = weak.upgrade()
             {
-                client
-                    .keeper
-                    .write(move |store| async move { store.put_train_settings(&settings).await });
+                keeper.write(move |store| async move { store.put_train_settings(&settings).await });
             }
         });
     }
@@ -216,7 +234,7 @@ impl EngineClient {
             use_personal,
             settings,
         } = snapshot;
-        self.send(Request::Reset);
+        self.link.send(Request::Reset);
         // Training photos still waiting belong to the classes being replaced.
         self.queue
             .borrow_mut()
@@ -230,19 +248,19 @@ impl EngineClient {
                 continue;
             };
             let id = record.id;
-            self.next_id.set(self.next_id.get().max(id + 1));
+            self.ids.above(id);
             let state = RwSignal::new(ExampleState::Embedding);
             self.teach.example_states.borrow_mut().insert(id, state);
             let embeddings = record.embedding_values();
             class.photos.update(|p| {
-                p.push(TeachPhoto {
+                p.push(TeachExample {
                     id,
                     name: record.name.clone(),
                     thumbnail: blob_url(&record.thumbnail, "image/jpeg"),
                     state,
                 })
             });
-            self.send(Request::RestoreExample {
+            self.link.send(Request::RestoreExample {
                 id,
                 photo: record.photo.clone(),
                 embeddings: embeddings.clone(),
@@ -266,9 +284,9 @@ impl EngineClient {
                 self.teach
                     .training
                     .set(TrainingState::Done(Box::new(model.summary.clone())));
-                self.send(Request::LoadModel(model.clone()));
+                self.link.send(Request::LoadModel(model.clone()));
                 // Right behind it, before any photo: the first answers come from the right model.
-                self.send(Request::UseModel {
+                self.link.send(Request::UseModel {
                     personal: use_personal,
                 });
                 *self.saved_model.borrow_mut() = Some(model);
@@ -276,7 +294,7 @@ impl EngineClient {
             None => {
                 self.teach.personal_ready.set(false);
                 self.teach.training.set(TrainingState::Idle);
-                self.send(Request::UseModel { personal: false });
+                self.link.send(Request::UseModel { personal: false });
             }
         }
         if let Some(settings) = settings {
@@ -284,11 +302,11 @@ impl EngineClient {
         }
     }
 
-    pub(super) fn on_model_loaded(&self, result: Result<(), String>) {
+    pub(super) fn on_model_loaded(&self, result: Result<(), EngineError>) {
         match result {
             Ok(()) => {
                 self.teach.personal_ready.set(true);
-                self.send(Request::UseModel {
+                self.link.send(Request::UseModel {
                     personal: self.wanted_personal.get(),
                 });
             }
@@ -311,27 +329,26 @@ impl EngineClient {
             .photos
             .with_untracked(|p| p.iter().find(|p| p.id == id).map(|p| p.name.clone()))
             .unwrap_or_default();
-        let record = PhotoRecord {
+        let record = ExampleRecord {
             id,
             class_key: class.key,
             name,
             photo: kept.photo.clone(),
             thumbnail: kept.thumbnail.clone(),
-            embeddings: PhotoRecord::embeddings_to_bytes(&kept.embeddings),
+            embeddings: ExampleRecord::embeddings_to_bytes(&kept.embeddings),
         };
         self.kept.borrow_mut().insert(id, kept);
-        self.keeper
-            .write(move |store| async move { store.put_photo(&record).await });
+        self.write(move |store| async move { store.put_photo(&record).await });
         self.ask_to_persist();
     }
 
     /// Asks once per visit, when there is first something worth keeping, that the browser not
     /// evict the storage.
     fn ask_to_persist(&self) {
-        if self.keeper.asked_persist.replace(true) {
+        if self.asked_persist.replace(true) {
             return;
         }
-        let persisted = self.keeper.persisted;
+        let persisted = self.persisted;
         wasm_bindgen_futures::spawn_local(async move {
             persisted.set(store::persist().await);
         });
@@ -339,13 +356,11 @@ impl EngineClient {
 
     pub(super) fn keep_model(&self, saved: SavedModel) {
         *self.saved_model.borrow_mut() = Some(saved.clone());
-        self.keeper
-            .write(move |store| async move { store.put_model(&saved).await });
+        self.write(move |store| async move { store.put_model(&saved).await });
     }
 
     pub(super) fn keep_model_choice(&self, personal: bool) {
-        self.keeper
-            .write(move |store| async move { store.put_use_personal(personal).await });
+        self.write(move |store| async move { store.put_use_personal(personal).await });
     }
 
     /// The person's work as a project, classes in screen order, ready photos only.
@@ -357,7 +372,7 @@ impl EngineClient {
             .photos_by_class()
             .into_iter()
             .filter_map(|(class, p)| {
-                kept.get(&p.id).map(|k| ProjectPhoto {
+                kept.get(&p.id).map(|k| ProjectExample {
                     class,
                     name: p.name.clone(),
                     jpeg: k.photo.clone(),
@@ -376,7 +391,7 @@ impl EngineClient {
     /// Downloads the project file: model, classes and (if asked) the training photos.
     pub fn export_project(&self, include_photos: bool) {
         let project = self.project();
-        let error = self.keeper.export_error;
+        let error = self.export_error;
         if project.model.is_none() && (!include_photos || project.photos.is_empty()) {
             error.set(Some(
                 "nothing to export yet: train a model, or add photos and include them".into(),
@@ -389,36 +404,38 @@ impl EngineClient {
 
     /// Asks the engine for the whole network (for other tools); downloaded when it answers.
     pub fn export_network(&self) {
-        self.keeper.export_error.set(None);
-        self.send(Request::ExportNetwork { created: now_iso() });
+        self.export_error.set(None);
+        self.link
+            .send(Request::ExportNetwork { created: now_iso() });
     }
 
-    pub(super) fn on_network_exported(&self, result: Result<ByteBuf, String>) {
-        let outcome =
-            result.and_then(|bytes| download(&bytes, &format!("glimpse-model-{}.zip", today())));
-        self.keeper.export_error.set(outcome.err());
+    pub(super) fn on_network_exported(&self, result: Result<ByteBuf, EngineError>) {
+        let outcome = result
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| download(&bytes, &format!("glimpse-model-{}.zip", today())));
+        self.export_error.set(outcome.err());
     }
 
     /// Reads an export file and has the engine check it; nothing changes until it passes.
     pub fn import_file(self: &Rc<Self>, file: web_sys::File) {
-        self.keeper.import.set(ImportState::Checking);
-        let client = Rc::clone(self);
+        self.import.set(ImportState::Checking);
+        let keeper = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             match read_file(&file).await {
-                Ok(bytes) => client.send(Request::CheckProject { bytes }),
-                Err(message) => client.keeper.import.set(ImportState::Failed(message)),
+                Ok(bytes) => keeper.link.send(Request::CheckProject { bytes }),
+                Err(message) => keeper.import.set(ImportState::Failed(message)),
             }
         });
     }
 
     pub(super) fn on_project_checked(
         self: &Rc<Self>,
-        result: Result<(Project, Vec<ByteBuf>), String>,
+        result: Result<(Project, Vec<ByteBuf>), EngineError>,
     ) {
         let (project, thumbnails) = match result {
             Ok(checked) => checked,
-            Err(message) => {
-                self.keeper.import.set(ImportState::Failed(message));
+            Err(error) => {
+                self.import.set(ImportState::Failed(error.to_string()));
                 return;
             }
         };
@@ -434,9 +451,9 @@ impl EngineClient {
         );
         let snapshot = self.snapshot_of(project, thumbnails);
         let has_work = !self.kept.borrow().is_empty() || self.saved_model.borrow().is_some();
-        *self.keeper.pending_import.borrow_mut() = Some(snapshot);
+        *self.pending_import.borrow_mut() = Some(snapshot);
         if has_work {
-            self.keeper.import.set(ImportState::Confirm(what));
+            self.import.set(ImportState::Confirm(what));
         } else {
             self.confirm_import(what);
         }
@@ -458,13 +475,13 @@ impl EngineClient {
             .photos
             .into_iter()
             .zip(thumbnails)
-            .map(|(photo, thumbnail)| PhotoRecord {
-                id: self.new_id(),
+            .map(|(photo, thumbnail)| ExampleRecord {
+                id: self.ids.next(),
                 class_key: photo.class as u32,
                 name: photo.name,
                 photo: photo.jpeg,
                 thumbnail: thumbnail.into_vec(),
-                embeddings: PhotoRecord::embeddings_to_bytes(&photo.embeddings),
+                embeddings: ExampleRecord::embeddings_to_bytes(&photo.embeddings),
             })
             .collect();
         Snapshot {
@@ -479,12 +496,11 @@ impl EngineClient {
     /// Replaces the person's work with the checked import: storage first, in one transaction, so
     /// a failure there changes nothing.
     pub fn confirm_import(self: &Rc<Self>, what: String) {
-        let Some(snapshot) = self.keeper.pending_import.borrow_mut().take() else {
+        let Some(snapshot) = self.pending_import.borrow_mut().take() else {
             return;
         };
-        let client = Rc::clone(self);
+        let keeper = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
-            let keeper = &client.keeper;
             if let Some(store) = keeper.store()
                 && let Err(e) = store.replace_all(&snapshot).await
             {
@@ -493,7 +509,7 @@ impl EngineClient {
                     .set(ImportState::Failed(format!("nothing was changed: {e}")));
                 return;
             }
-            client.apply_snapshot(snapshot);
+            keeper.apply_snapshot(snapshot);
             keeper
                 .import
                 .set(ImportState::Done(format!("Imported {what}.")));
@@ -502,24 +518,68 @@ impl EngineClient {
     }
 
     pub fn cancel_import(&self) {
-        self.keeper.pending_import.borrow_mut().take();
-        self.keeper.import.set(ImportState::Idle);
+        self.pending_import.borrow_mut().take();
+        self.import.set(ImportState::Idle);
     }
 
     /// Deletes every class, photo and model, stored and on screen.
     pub fn clear_everything(self: &Rc<Self>) {
-        let client = Rc::clone(self);
+        let keeper = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
-            let keeper = &client.keeper;
             if let Some(store) = keeper.store()
                 && let Err(e) = store.clear_all().await
             {
                 keeper.error.set(Some(format!("nothing was cleared: {e}")));
                 return;
             }
-            client.apply_snapshot(Snapshot::default());
+            keeper.apply_snapshot(Snapshot::default());
             keeper.import.set(ImportState::Idle);
             refresh_usage(keeper.usage).await;
         });
+    }
+
+    /// Sends an engine the person's work: the training photos (kept copies and embeddings),
+    /// the trained model and the model choice. Queued behind `Init` on a new worker, which
+    /// serves them once the model has loaded.
+    pub(super) fn hand_over(&self) {
+        self.send_examples(&|request| self.link.send(request));
+        if let Some(model) = self.saved_model.borrow().clone() {
+            let personal = self.teach.use_personal.get_untracked();
+            self.wanted_personal.set(personal);
+            self.link.send(Request::LoadModel(model));
+            // Right behind it, before any photo: the first answers come from the right model.
+            self.link.send(Request::UseModel { personal });
+        }
+    }
+
+    /// Sends every kept training photo to an engine, as `RestoreExample` requests.
+    pub(super) fn send_examples(&self, send: &dyn Fn(Request)) {
+        for (&id, kept) in self.kept.borrow().iter() {
+            send(Request::RestoreExample {
+                id,
+                photo: kept.photo.clone(),
+                embeddings: kept.embeddings.clone(),
+            });
+        }
+    }
+
+    /// A trained model, from the engine that trained it: kept, and used once loaded.
+    pub(super) fn trained(&self, saved: SavedModel) {
+        self.keep_model(saved);
+        self.wanted_personal.set(true);
+    }
+
+    /// The person removed a training photo.
+    pub(super) fn forget_example(&self, id: u32) {
+        self.kept.borrow_mut().remove(&id);
+    }
+
+    /// The engine restarted: a file it was checking must be imported again.
+    pub(super) fn engine_restarted(&self) {
+        if matches!(self.import.get_untracked(), ImportState::Checking) {
+            self.import.set(ImportState::Failed(
+                "the engine restarted while checking the file: please import it again".into(),
+            ));
+        }
     }
 }

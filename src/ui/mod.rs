@@ -2,11 +2,15 @@
 
 mod backend_race;
 mod bench_hook;
+mod cards;
 mod client;
 mod drop_zone;
+mod files;
 mod heatmap;
 mod keep;
+mod link;
 mod offline;
+mod photo_ids;
 mod photo_view;
 mod prediction_row;
 mod recovery;
@@ -18,8 +22,9 @@ mod teach;
 use leptos::prelude::*;
 
 use crate::protocol::BackendChoice;
-use client::{EngineClient, ModelStatus, pasted_files};
+use client::{EngineClient, ModelStatus};
 use drop_zone::DropZone;
+use files::pasted_files;
 use offline::{Offline, UpdateBanner};
 use result_card::ResultCard;
 use status_bar::StatusBar;
@@ -46,9 +51,11 @@ fn backend_from_url() -> BackendChoice {
 #[component]
 fn App() -> impl IntoView {
     let client = StoredValue::new_local(EngineClient::start(backend_from_url()));
+    // The components below reach the page's state through the context (`use_client`).
+    provide_context(client);
     let status = client.with_value(|c| c.status);
     let notice = client.with_value(|c| c.notice);
-    let cards = client.with_value(|c| c.cards);
+    let cards = client.with_value(|c| c.cards.cards);
     let race = client.with_value(|c| c.race_state);
 
     // Pasting an image anywhere on the page adds it, like dropping it.
@@ -107,7 +114,7 @@ fn App() -> impl IntoView {
                     <ResultCard card=card explain=explain />
                 </For>
             </section>
-            <TeachPanel client=client />
+            <TeachPanel />
         </main>
         <footer>
             "EfficientNet-Lite0 (ImageNet-1k) running in your browser with Burn. "

@@ -4,7 +4,7 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use super::client::Overlay;
+use super::cards::Overlay;
 use super::heatmap;
 use crate::protocol::Classification;
 

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::client::{CardState, OverlayChoice, PhotoCard};
+use super::cards::{CardState, OverlayChoice, PhotoCard};
 use super::photo_view::PhotoView;
 use super::prediction_row::PredictionRow;
 use crate::protocol::{Classification, SaliencyMethod};
@@ -128,7 +128,7 @@ pub fn ResultCard(
 fn predictions(
     id: u32,
     result: Classification,
-    overlay: RwSignal<super::client::Overlay>,
+    overlay: RwSignal<super::cards::Overlay>,
     explain: impl Fn(u32, OverlayChoice) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     view! {

@@ -27,12 +27,12 @@ use crate::protocol::{
 };
 
 pub struct EngineWorker {
-    queue: UnboundedSender<Job>,
+    queue: UnboundedSender<Task>,
     cancel: Rc<Cell<bool>>,
 }
 
 /// What the worker's loop serves, in order.
-enum Job {
+enum Task {
     Request(HandlerId, Request),
     /// The WebGPU device was lost (reported by the browser while the worker may be idle).
     DeviceLost,
@@ -52,10 +52,10 @@ impl Worker for EngineWorker {
 
     fn create(scope: &WorkerScope<Self>) -> Self {
         lifeline::install(scope);
-        let (queue, jobs) = unbounded();
+        let (queue, tasks) = unbounded();
         let session = Session::new(queue.clone());
         let cancel = session.cancel.clone();
-        wasm_bindgen_futures::spawn_local(serve(scope.clone(), jobs, session));
+        wasm_bindgen_futures::spawn_local(serve(scope.clone(), tasks, session));
         Self { queue, cancel }
     }
 
@@ -75,20 +75,20 @@ impl Worker for EngineWorker {
             _ => {}
         }
         // The receiver lives as long as the worker; a send can only fail while it shuts down.
-        let _ = self.queue.unbounded_send(Job::Request(id, request));
+        let _ = self.queue.unbounded_send(Task::Request(id, request));
     }
 }
 
 async fn serve(
     scope: WorkerScope<EngineWorker>,
-    mut jobs: UnboundedReceiver<Job>,
+    mut tasks: UnboundedReceiver<Task>,
     mut session: Session,
 ) {
-    while let Some(job) = jobs.next().await {
+    while let Some(task) = tasks.next().await {
         if lifeline::spoken() {
             return;
         }
-        if let Job::Request(handler, request) = job {
+        if let Task::Request(handler, request) = task {
             let lost = session.lost.clone();
             session
                 .handle(request, &|response| {
@@ -115,7 +115,7 @@ pub struct Session {
     gpu: Option<wgpu::Device>,
     /// Why the WebGPU device was lost, once it is.
     lost: Arc<OnceLock<String>>,
-    jobs: UnboundedSender<Job>,
+    tasks: UnboundedSender<Task>,
     /// Set by `Fault::WrongNumbers`: the probe's logits come out wrong.
     wrong_numbers: bool,
 }
@@ -259,13 +259,13 @@ impl Default for Session {
 }
 
 impl Session {
-    fn new(jobs: UnboundedSender<Job>) -> Self {
+    fn new(tasks: UnboundedSender<Task>) -> Self {
         Self {
             engine: None,
             cancel: Rc::default(),
             gpu: None,
             lost: Arc::default(),
-            jobs,
+            tasks,
             wrong_numbers: false,
         }
     }
@@ -275,12 +275,12 @@ impl Session {
         self.lost.get().map(String::as_str)
     }
 
-    /// Reports the device's loss through the job queue, so that it is told even while idle.
+    /// Reports the device's loss through the task queue, so that it is told even while idle.
     fn watch(&self, gpu: &wgpu::Device) {
-        let (lost, jobs) = (self.lost.clone(), self.jobs.clone());
+        let (lost, tasks) = (self.lost.clone(), self.tasks.clone());
         gpu.set_device_lost_callback(move |kind, message| {
             let _ = lost.set(format!("{kind:?}: {message}"));
-            let _ = jobs.unbounded_send(Job::DeviceLost);
+            let _ = tasks.unbounded_send(Task::DeviceLost);
         });
     }
 }

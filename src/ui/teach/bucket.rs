@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::state::{ExampleState, TeachClass};
 use super::webcam::WebcamCapture;
-use crate::ui::client::files_of;
+use crate::ui::files::files_of;
 
 #[component]
 pub fn ClassBucket(

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::Client;
+use crate::ui::client::use_client;
 use crate::ui::keep::ImportState;
 
 fn megabytes(bytes: f64) -> String {
@@ -15,7 +15,8 @@ fn megabytes(bytes: f64) -> String {
 }
 
 #[component]
-pub fn KeepPanel(client: Client) -> impl IntoView {
+pub fn KeepPanel() -> impl IntoView {
+    let client = use_client();
     let (keeper_error, usage, persisted, import, export_error, personal_ready) =
         client.with_value(|c| {
             (
@@ -57,7 +58,7 @@ pub fn KeepPanel(client: Client) -> impl IntoView {
             </p>
             {move || keeper_error.get().map(|e| view! { <p class="error" data-testid="keep-error" role="alert">{e}</p> })}
             <div class="keep-actions">
-                <button type="button" data-testid="export" on:click=move |_| client.with_value(|c| c.export_project(include_photos.get_untracked()))>
+                <button type="button" data-testid="export" on:click=move |_| client.with_value(|c| c.keeper.export_project(include_photos.get_untracked()))>
                     "Export project"
                 </button>
                 <label class="inline">
@@ -67,7 +68,7 @@ pub fn KeepPanel(client: Client) -> impl IntoView {
                 </label>
                 <button type="button" data-testid="export-network" disabled=move || !personal_ready.get()
                     title="The whole network as safetensors with a JSON config, for Burn or other tools"
-                    on:click=move |_| client.with_value(|c| c.export_network())>
+                    on:click=move |_| client.with_value(|c| c.keeper.export_network())>
                     "Export model for other tools"
                 </button>
                 <label class="button" for="import-input">"Import…"</label>
@@ -75,7 +76,7 @@ pub fn KeepPanel(client: Client) -> impl IntoView {
                     on:change=move |e| {
                         let input: web_sys::HtmlInputElement = event_target(&e);
                         if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                            client.with_value(|c| c.import_file(file));
+                            client.with_value(|c| c.keeper.import_file(file));
                         }
                         input.set_value("");
                     } />
@@ -88,7 +89,7 @@ pub fn KeepPanel(client: Client) -> impl IntoView {
                 <div class="confirm" role="alertdialog" aria-label="Clear everything">
                     <span>"Delete all classes, photos and the trained model from this device? This cannot be undone (export first to keep a copy)."</span>
                     <button type="button" class="danger" data-testid="clear-all-confirm"
-                        on:click=move |_| { confirm_clear.set(false); client.with_value(|c| c.clear_everything()); }>"Delete everything"</button>
+                        on:click=move |_| { confirm_clear.set(false); client.with_value(|c| c.keeper.clear_everything()); }>"Delete everything"</button>
                     <button type="button" class="ghost" data-testid="clear-all-cancel" on:click=move |_| confirm_clear.set(false)>"Keep"</button>
                 </div>
             </Show>
@@ -99,8 +100,8 @@ pub fn KeepPanel(client: Client) -> impl IntoView {
                     <div class="confirm" role="alertdialog" aria-label="Replace your work">
                         <span>{format!("The file holds {what}. Importing replaces your current classes, photos and model.")}</span>
                         <button type="button" class="danger" data-testid="import-confirm"
-                            on:click=move |_| client.with_value(|c| c.confirm_import(what.clone()))>"Replace"</button>
-                        <button type="button" class="ghost" data-testid="import-cancel" on:click=move |_| client.with_value(|c| c.cancel_import())>"Cancel"</button>
+                            on:click=move |_| client.with_value(|c| c.keeper.confirm_import(what.clone()))>"Replace"</button>
+                        <button type="button" class="ghost" data-testid="import-cancel" on:click=move |_| client.with_value(|c| c.keeper.cancel_import())>"Cancel"</button>
                     </div>
                 }.into_any()),
                 ImportState::Done(text) => Some(view! { <p data-testid="import-status" data-state="done">{text}</p> }.into_any()),

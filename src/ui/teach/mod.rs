@@ -9,17 +9,16 @@ mod webcam;
 
 use leptos::prelude::*;
 
-use super::client::EngineClient;
+use super::client::use_client;
 use crate::protocol::{BackendKind, TrainMode, TrainSettings};
 use bucket::ClassBucket;
 use keep_panel::KeepPanel;
 use report::{EpochChart, TrainingReport};
 use state::TrainingState;
 
-type Client = StoredValue<std::rc::Rc<EngineClient>, LocalStorage>;
-
 #[component]
-pub fn ModelSelect(client: Client) -> impl IntoView {
+pub fn ModelSelect() -> impl IntoView {
+    let client = use_client();
     let (ready, personal, error) = client.with_value(|c| {
         (
             c.teach.personal_ready,
@@ -86,7 +85,8 @@ fn Settings(settings: RwSignal<TrainSettings>) -> impl IntoView {
 }
 
 #[component]
-pub fn TeachPanel(client: Client) -> impl IntoView {
+pub fn TeachPanel() -> impl IntoView {
+    let client = use_client();
     let (classes, training, history, settings, restored) = client.with_value(|c| {
         (
             c.teach.classes,
@@ -162,7 +162,7 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
         <section class="teach" aria-labelledby="teach-title">
             <div class="teach-head">
                 <h2 id="teach-title">"Teach it your own classes"</h2>
-                <ModelSelect client=client />
+                <ModelSelect />
             </div>
             <p class="hint">"Give each class a name and a few photos (10 or more is best). Training runs on this device; the photos stay here."</p>
             // Edits wait until saved work is back, so nothing typed is overwritten by it.
@@ -203,7 +203,7 @@ pub fn TeachPanel(client: Client) -> impl IntoView {
                 TrainingState::Done(summary) => Some(view! { <TrainingReport summary=*summary classes=classes /> }),
                 _ => None,
             }}
-            <KeepPanel client=client />
+            <KeepPanel />
         </section>
     }
 }

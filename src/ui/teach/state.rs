@@ -16,7 +16,7 @@ pub enum ExampleState {
 }
 
 #[derive(Debug, Clone)]
-pub struct TeachPhoto {
+pub struct TeachExample {
     pub id: u32,
     pub name: String,
     pub thumbnail: String,
@@ -27,7 +27,7 @@ pub struct TeachPhoto {
 pub struct TeachClass {
     pub key: u32,
     pub name: RwSignal<String>,
-    pub photos: RwSignal<Vec<TeachPhoto>>,
+    pub photos: RwSignal<Vec<TeachExample>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +162,7 @@ impl Teach {
     }
 
     /// Every photo, with the position of its class on screen, in screen order.
-    pub fn photos_by_class(&self) -> Vec<(usize, TeachPhoto)> {
+    pub fn photos_by_class(&self) -> Vec<(usize, TeachExample)> {
         self.classes.with_untracked(|classes| {
             classes
                 .iter()
