@@ -57,6 +57,26 @@ test('content security policy: strict, enforced, and never violated by the page'
   expect(glimpse.foreignRequests.filter((url) => url !== 'http://127.0.0.1:9/remote.js')).toEqual([]);
 });
 
+// The engine's worker is not under the page's policy: a <meta> policy binds only its document, and
+// a worker's own policy would come with its script's response headers, which static hosts do not
+// send. What keeps the photos in is then that the engine asks for nothing but the site's files:
+// the worker's requests are seen (it fetched the weights) and all of them stayed on the site.
+test("the engine's worker, outside the page's policy, asks only the site for anything", async ({ page }) => {
+  const workers: string[] = [];
+  page.on('worker', (worker) => workers.push(worker.url()));
+  const asked: string[] = [];
+  page.context().on('request', (request) => asked.push(request.url()));
+  const glimpse = new GlimpsePage(page);
+  await glimpse.open('cpu');
+  await glimpse.waitReady();
+  await glimpse.drop([photo('coyote.jpg')]);
+  await expect(page.getByTestId('result').first().getByTestId('saliency')).toHaveAttribute('data-elapsed-ms', /\d/);
+  expect(workers.map((url) => new URL(url).pathname)).toEqual(['/worker_loader.js']);
+  // The weights are the worker's own download: its requests are among those seen.
+  expect(asked.some((url) => url.endsWith('.safetensors'))).toBe(true);
+  glimpse.expectPrivateAndClean();
+});
+
 // No analytics, no CDN: the built site names no other host to load anything from. Every file
 // the service worker precaches is the site's own (relative URLs), and the page's HTML, the web
 // app manifest and the service worker carry no absolute URL at all.
