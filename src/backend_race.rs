@@ -14,17 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::BackendKind;
 
-/// One engine's answer to the probe input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Probe {
-    /// Median of the timed forward passes (upload, network, logits read back), in milliseconds.
-    pub ms: f64,
-    /// One fine-tuning step of the head and last blocks at batch 8, in milliseconds; timed only
-    /// when training could go to the other engine (`worth_timing_training`).
-    pub train_step_ms: Option<f64>,
-    /// The ImageNet logits of the probe input.
-    pub logits: Vec<f32>,
-}
+pub use crate::formats::records::Probe;
 
 /// Forward passes timed per probe, after one untimed pass: the median of 5 is steady on a
 /// shared machine, and on a slow software adapter the probe still ends within seconds.

@@ -1,9 +1,11 @@
 //! Glimpse: a private image classifier that runs entirely in the browser.
 //!
 //! `ml` and `engine` are plain Burn + `image` and build natively for the tests; `worker` and `ui`
-//! are the browser edges and exist only on wasm32. The `engine` feature (on by default) brings
-//! Burn in: the page's binary is built without it, so it carries none of the engine's code or
-//! start-up work, only the plain data it exchanges with the worker.
+//! are the browser edges and exist only on wasm32. `formats` (files and plain records),
+//! `protocol` (the messages), `work_queue` and `backend_race` (the page's plain logic) build
+//! without Burn. The `engine` feature (on by default) brings Burn in: the page's binary is built
+//! without it, so it carries none of the engine's code or start-up work, only the plain data it
+//! exchanges with the worker.
 
 pub mod backend_race;
 #[cfg(feature = "engine")]

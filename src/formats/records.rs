@@ -148,3 +148,15 @@ pub struct EpochReport {
     pub validation_loss: Option<f64>,
     pub validation_accuracy: Option<f64>,
 }
+
+/// One engine's answer to the backend race's probe input (`backend_race`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    /// Median of the timed forward passes (upload, network, logits read back), in milliseconds.
+    pub ms: f64,
+    /// One fine-tuning step of the head and last blocks at batch 8, in milliseconds; timed only
+    /// when training could go to the other engine (`worth_timing_training`).
+    pub train_step_ms: Option<f64>,
+    /// The ImageNet logits of the probe input.
+    pub logits: Vec<f32>,
+}

@@ -17,8 +17,8 @@ pub use crate::formats::metrics::Evaluation;
 use crate::formats::photo::CropBox;
 pub use crate::formats::project_file::{Project, ProjectExample, SavedModel};
 pub use crate::formats::records::{
-    BenchmarkRun, EpochReport, HeldOut, KeptExample, SaliencyMethod, TrainMode, TrainProgress,
-    TrainSettings, TrainingSummary,
+    BenchmarkRun, EpochReport, HeldOut, KeptExample, Probe, SaliencyMethod, TrainMode,
+    TrainProgress, TrainSettings, TrainingSummary,
 };
 pub use errors::{EngineError, PhotoError, TeachError};
 
@@ -383,7 +383,7 @@ pub enum Response {
         reason: String,
         device_lost: bool,
     },
-    Probed(Result<crate::backend_race::Probe, EngineError>),
+    Probed(Result<Probe, EngineError>),
     /// The time of one fine-tuning step, in milliseconds.
     TrainingProbed(Result<f64, EngineError>),
 }

@@ -23,9 +23,9 @@ use super::link::EngineLink;
 use super::photo_ids::PhotoIds;
 use super::recovery::{MAX_RESTARTS, Recovery, TRAINING_STOPPED};
 use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
-use crate::backend_race::Probe;
 use crate::protocol::{
-    BackendChoice, BackendInfo, BackendKind, Fault, Request, Response, SaliencyMethod, TrainMode,
+    BackendChoice, BackendInfo, BackendKind, EngineError, Fault, Probe, Request, Response,
+    SaliencyMethod, TrainMode,
 };
 use crate::work_queue::{Job, Work, WorkQueue};
 
@@ -166,7 +166,7 @@ impl EngineClient {
                     self.link.send(Request::UseModel { personal: true });
                     summary
                 });
-                self.teach.on_trained(summary.map_err(|e| e.to_string()));
+                self.teach.on_trained(summary);
             }
             Response::EngineLost { reason, .. } | Response::InitFailed { message: reason } => {
                 self.trainer.replace(None);
@@ -265,7 +265,7 @@ impl EngineClient {
 
     /// The CPU engine's probe: the contender is probed next, one after the other, so that
     /// neither is timed while the other runs its probe.
-    fn on_cpu_probed(self: &Rc<Self>, result: Result<Probe, String>) {
+    fn on_cpu_probed(self: &Rc<Self>, result: Result<Probe, EngineError>) {
         match result {
             Ok(probe) => {
                 self.race.cpu_probed(probe);
@@ -282,7 +282,7 @@ impl EngineClient {
     }
 
     /// The CPU engine's training step: the contender's is timed next.
-    fn on_cpu_trained(self: &Rc<Self>, result: Result<f64, String>) {
+    fn on_cpu_trained(self: &Rc<Self>, result: Result<f64, EngineError>) {
         match result {
             Ok(ms) => {
                 self.race.cpu_trained(Some(ms));
@@ -419,7 +419,7 @@ impl EngineClient {
                     self.keeper.keep_model(saved);
                     summary
                 });
-                self.teach.on_trained(summary.map_err(|e| e.to_string()));
+                self.teach.on_trained(summary);
             }
             Response::ModelLoaded(result) => self.keeper.on_model_loaded(result),
             Response::ModelChanged { personal, result } => match result {
@@ -435,10 +435,8 @@ impl EngineClient {
             Response::Benchmarked(result) => self.bench.on_benchmarked(result),
             Response::GpuWorkCounted(result) => self.bench.on_gpu_work_counted(result),
             Response::Memory { wasm_bytes } => self.bench.on_memory(wasm_bytes),
-            Response::Probed(result) => self.on_cpu_probed(result.map_err(|e| e.to_string())),
-            Response::TrainingProbed(result) => {
-                self.on_cpu_trained(result.map_err(|e| e.to_string()))
-            }
+            Response::Probed(result) => self.on_cpu_probed(result),
+            Response::TrainingProbed(result) => self.on_cpu_trained(result),
             Response::Explained {
                 id,
                 class_index,

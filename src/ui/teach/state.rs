@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use crate::protocol::{BackendKind, EpochReport, TrainProgress, TrainSettings, TrainingSummary};
+use crate::protocol::{
+    BackendKind, EngineError, EpochReport, TrainProgress, TrainSettings, TrainingSummary,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExampleState {
@@ -233,7 +235,7 @@ impl Teach {
         self.training.set(TrainingState::Running(progress));
     }
 
-    pub fn on_trained(&self, result: Result<TrainingSummary, String>) {
+    pub fn on_trained(&self, result: Result<TrainingSummary, EngineError>) {
         match result {
             Ok(summary) => {
                 self.history.set(summary.history.clone());
@@ -241,7 +243,7 @@ impl Teach {
                 self.personal_ready.set(true);
                 self.use_personal.set(true);
             }
-            Err(message) => self.training.set(TrainingState::Failed(message)),
+            Err(error) => self.training.set(TrainingState::Failed(error.to_string())),
         }
     }
 
