@@ -677,6 +677,7 @@ fn summary(classes: &[String]) -> TrainingSummary {
         warnings: vec!["class \"b\" has fewer than 5 photos".into()],
         mode: TrainMode::HeadOnly,
         trained_per_class: vec![1; n],
+        trained_at: Some("2026-11-30T12:00:00Z".into()),
     }
 }
 

@@ -192,6 +192,7 @@ impl Engine {
             width: photo.width,
             height: photo.height,
             crop: photo.crop,
+            personal: matches!(classifier, ActiveModel::Personal(_)),
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }

@@ -1,12 +1,13 @@
 //! Burn-free file formats and the plain records the page and the engine both hold: the project
 //! file, the model for other tools, safetensors reading and writing, what training and decoding
-//! report, the network's fixed sizes. The page links only this and `protocol`; the engine's side
+//! report, the results table (CSV), the network's fixed sizes. The page links only this and `protocol`; the engine's side
 //! (`engine`, `ml`) builds on it.
 
 pub mod metrics;
 pub mod photo;
 pub mod project_file;
 pub mod records;
+pub mod results_csv;
 pub mod shape;
 pub mod standalone;
 pub mod tensor_file;

@@ -88,6 +88,10 @@ pub struct TrainingSummary {
     /// before it was recorded.
     #[serde(default)]
     pub trained_per_class: Vec<usize>,
+    /// When the page got the model (ISO 8601, UTC), to tell one personal model from the next
+    /// (the results table names it). None in summaries stored before it was recorded.
+    #[serde(default)]
+    pub trained_at: Option<String>,
 }
 
 /// What one benchmark request measured.

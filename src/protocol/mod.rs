@@ -264,6 +264,8 @@ pub struct Classification {
     pub width: u32,
     pub height: u32,
     pub crop: CropBox,
+    /// Answered by the person's own model (else by the ImageNet one).
+    pub personal: bool,
     /// Time the engine spent on this photo (decode to ranked classes).
     pub elapsed_ms: f64,
 }
@@ -439,6 +441,7 @@ mod tests {
                     y: 0,
                     side: 1,
                 },
+                personal: false,
                 elapsed_ms: 0.0,
             }),
         };
@@ -464,6 +467,7 @@ mod tests {
             warnings: Vec::new(),
             mode: TrainMode::HeadOnly,
             trained_per_class: Vec::new(),
+            trained_at: None,
         };
         let requests = [
             Request::Classify {

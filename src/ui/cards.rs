@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use super::photo_ids::PhotoIds;
+use crate::formats::results_csv::{Outcome, ResultRow};
 use crate::protocol::{Classification, Heatmap, PhotoError, SaliencyMethod};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +88,8 @@ pub struct Cards {
     overlays: RefCell<HashMap<u32, RwSignal<Overlay>>>,
     /// Files on screen, kept to explain another class later.
     files: RefCell<HashMap<u32, web_sys::File>>,
+    /// The model that answered each photo, as the results table names it.
+    answered_by: RefCell<HashMap<u32, String>>,
     /// Bumped by `clear`, so that slices of an earlier drop still being added stop.
     clears: Cell<u32>,
 }
@@ -98,6 +101,7 @@ impl Default for Cards {
             states: RefCell::default(),
             overlays: RefCell::default(),
             files: RefCell::default(),
+            answered_by: RefCell::default(),
             clears: Cell::new(0),
         }
     }
@@ -141,6 +145,35 @@ impl Cards {
         if let Some(signal) = self.states.borrow().get(&id) {
             signal.set(state);
         }
+    }
+
+    /// Photo `id` was answered by `model`.
+    pub(super) fn answered_by(&self, id: u32, model: String) {
+        self.answered_by.borrow_mut().insert(id, model);
+    }
+
+    /// The results table's rows, in the cards' order on screen.
+    pub(super) fn results(&self) -> Vec<ResultRow> {
+        let answered_by = self.answered_by.borrow();
+        self.cards
+            .get_untracked()
+            .into_iter()
+            .map(|card| ResultRow {
+                outcome: match card.state.get_untracked() {
+                    CardState::Done(classification) => Outcome::Answered {
+                        model: answered_by.get(&card.id).cloned().unwrap_or_default(),
+                        ranking: classification
+                            .predictions
+                            .into_iter()
+                            .map(|p| (p.label, p.confidence))
+                            .collect(),
+                    },
+                    CardState::Failed(reason) => Outcome::Failed(reason),
+                    CardState::Queued | CardState::Working => Outcome::Waiting,
+                },
+                file: card.name,
+            })
+            .collect()
     }
 
     fn update_overlay(&self, id: u32, change: impl FnOnce(&mut Overlay)) {
@@ -205,6 +238,7 @@ impl Cards {
             .retain(|_, state| matches!(state.get_untracked(), CardState::Working));
         self.overlays.borrow_mut().clear();
         self.files.borrow_mut().clear();
+        self.answered_by.borrow_mut().clear();
         self.cards.set(Vec::new());
     }
 }

@@ -17,7 +17,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::backend_race::{BackendRace, RaceState, Trainer, kept_verdict};
 use super::bench_hook::BenchHook;
 use super::cards::{CardState, Cards, OverlayChoice};
-use super::files::read_file;
+use super::files::{download, read_file, today};
 use super::keep::Keeper;
 use super::link::EngineLink;
 use super::photo_ids::PhotoIds;
@@ -383,6 +383,10 @@ impl EngineClient {
             Response::Classified { id, result } => {
                 super::bench_hook::count_answer(id);
                 self.queue.borrow_mut().settle(id);
+                if let Ok(classification) = &result {
+                    let model = self.keeper.model_name(classification.personal);
+                    self.cards.answered_by(id, model);
+                }
                 self.cards.set_state(
                     id,
                     match result {
@@ -671,6 +675,17 @@ impl EngineClient {
     pub fn use_personal_model(&self, personal: bool) {
         self.link.send(Request::UseModel { personal });
         self.keeper.keep_model_choice(personal);
+    }
+
+    /// Downloads every card's answer as a CSV table (`formats::results_csv`).
+    pub fn export_results(&self) {
+        let table = crate::formats::results_csv::to_csv(&self.cards.results());
+        let name = format!("glimpse-results-{}.csv", today());
+        if let Err(message) = download(table.as_bytes(), "text/csv", &name) {
+            self.notice.set(Some(format!(
+                "The results could not be exported: {message}."
+            )));
+        }
     }
 
     /// Removes every card and frees the thumbnails.

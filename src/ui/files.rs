@@ -29,3 +29,44 @@ pub fn pasted_files(event: &web_sys::ClipboardEvent) -> Vec<web_sys::File> {
         .filter_map(|file| file.dyn_into::<web_sys::File>().ok())
         .collect()
 }
+
+pub(super) fn blob_url(bytes: &[u8], mime: &str) -> String {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .ok()
+        .and_then(|blob| web_sys::Url::create_object_url_with_blob(&blob).ok())
+        .unwrap_or_default()
+}
+
+/// Offers bytes as a file download.
+pub(super) fn download(bytes: &[u8], mime: &str, file_name: &str) -> Result<(), String> {
+    let url = blob_url(bytes, mime);
+    let anchor: web_sys::HtmlAnchorElement = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|a| a.dyn_into().ok())
+        .ok_or("the page cannot offer a download")?;
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.click();
+    // Revoking at once can cancel the download in some browsers: give it a minute.
+    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
+    }
+    Ok(())
+}
+
+/// Now, as ISO 8601 (UTC).
+pub(super) fn now_iso() -> String {
+    js_sys::Date::new_0().to_iso_string().into()
+}
+
+pub(super) fn today() -> String {
+    now_iso().chars().take(10).collect()
+}

@@ -11,9 +11,8 @@ use std::future::Future;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
-use super::files::read_file;
+use super::files::{blob_url, download, now_iso, read_file, today};
 use super::link::EngineLink;
 use super::photo_ids::PhotoIds;
 use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
@@ -114,47 +113,6 @@ async fn refresh_usage(usage: RwSignal<Option<store::Usage>>) {
     if let Some(estimate) = store::estimate().await {
         usage.set(Some(estimate));
     }
-}
-
-fn blob_url(bytes: &[u8], mime: &str) -> String {
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-        .ok()
-        .and_then(|blob| web_sys::Url::create_object_url_with_blob(&blob).ok())
-        .unwrap_or_default()
-}
-
-/// Offers bytes as a file download.
-fn download(bytes: &[u8], file_name: &str) -> Result<(), String> {
-    let url = blob_url(bytes, "application/zip");
-    let anchor: web_sys::HtmlAnchorElement = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.create_element("a").ok())
-        .and_then(|a| a.dyn_into().ok())
-        .ok_or("the page cannot offer a download")?;
-    anchor.set_href(&url);
-    anchor.set_download(file_name);
-    anchor.click();
-    // Revoking at once can cancel the download in some browsers: give it a minute.
-    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
-        let _ = web_sys::Url::revoke_object_url(&url);
-    });
-    if let Some(window) = web_sys::window() {
-        let _ = window
-            .set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
-    }
-    Ok(())
-}
-
-/// Now, as ISO 8601 (UTC).
-fn now_iso() -> String {
-    js_sys::Date::new_0().to_iso_string().into()
-}
-
-fn today() -> String {
-    now_iso().chars().take(10).collect()
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {
@@ -354,7 +312,9 @@ impl Keeper {
         });
     }
 
-    pub(super) fn keep_model(&self, saved: SavedModel) {
+    /// Keeps a model the engine has just trained, stamped with when it arrived.
+    pub(super) fn keep_model(&self, mut saved: SavedModel) {
+        saved.summary.trained_at.get_or_insert_with(now_iso);
         *self.saved_model.borrow_mut() = Some(saved.clone());
         self.write(move |store| async move { store.put_model(&saved).await });
     }
@@ -399,7 +359,14 @@ impl Keeper {
             return;
         }
         let bytes = project_file::write(&project, &now_iso(), include_photos);
-        error.set(download(&bytes, &format!("glimpse-project-{}.zip", today())).err());
+        error.set(
+            download(
+                &bytes,
+                "application/zip",
+                &format!("glimpse-project-{}.zip", today()),
+            )
+            .err(),
+        );
     }
 
     /// Asks the engine for the whole network (for other tools); downloaded when it answers.
@@ -410,9 +377,13 @@ impl Keeper {
     }
 
     pub(super) fn on_network_exported(&self, result: Result<ByteBuf, EngineError>) {
-        let outcome = result
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| download(&bytes, &format!("glimpse-model-{}.zip", today())));
+        let outcome = result.map_err(|e| e.to_string()).and_then(|bytes| {
+            download(
+                &bytes,
+                "application/zip",
+                &format!("glimpse-model-{}.zip", today()),
+            )
+        });
         self.export_error.set(outcome.err());
     }
 
@@ -580,6 +551,22 @@ impl Keeper {
             self.import.set(ImportState::Failed(
                 "the engine restarted while checking the file: please import it again".into(),
             ));
+        }
+    }
+
+    /// The model that gave an answer, as the results table names it.
+    pub(super) fn model_name(&self, personal: bool) -> String {
+        if !personal {
+            return "ImageNet (EfficientNet-Lite0)".into();
+        }
+        let trained_at = self
+            .saved_model
+            .borrow()
+            .as_ref()
+            .and_then(|m| m.summary.trained_at.clone());
+        match trained_at {
+            Some(at) => format!("personal model trained {at}"),
+            None => "personal model".into(),
         }
     }
 }

@@ -70,6 +70,7 @@ fn App() -> impl IntoView {
 
     let add_files = move |files| client.with_value(|c| c.add_files(files));
     let clear = move |_| client.with_value(|c| c.clear());
+    let export_results = move |_| client.with_value(|c| c.export_results());
     let explain = move |id, choice| client.with_value(|c| c.explain(id, choice));
 
     // Cache the site for offline use once the model has loaded (or failed to).
@@ -106,7 +107,10 @@ fn App() -> impl IntoView {
             <Show when=move || !cards.with(Vec::is_empty)>
                 <div class="results-bar">
                     <h2>{move || format!("{} photo{}", cards.with(Vec::len), if cards.with(Vec::len) == 1 { "" } else { "s" })}</h2>
-                    <button type="button" class="ghost" data-testid="clear-results" on:click=clear>"Clear"</button>
+                    <div class="results-actions">
+                        <button type="button" class="ghost" data-testid="export-results" on:click=export_results>"Export results (CSV)"</button>
+                        <button type="button" class="ghost" data-testid="clear-results" on:click=clear>"Clear"</button>
+                    </div>
                 </div>
             </Show>
             <section class="results" aria-live="polite">

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { EXPECTED_TOP1, GlimpsePage, photo, saliencyStats } from './glimpse-page';
+import { EXPECTED_TOP1, GlimpsePage, exportedResults, photo, saliencyStats } from './glimpse-page';
 
 test.describe('classify photos', () => {
   test('CPU backend: dropped sample photos get their known top-1 class, a bad file its own error', async ({ page }, testInfo) => {
@@ -25,6 +25,21 @@ test.describe('classify photos', () => {
     const error = glimpse.result(notAnImage.name).getByTestId('error');
     await expect(error).toContainText('not an image');
     await expect(glimpse.result(notAnImage.name).getByTestId('prediction')).toHaveCount(0);
+
+    // The results table: one row per card, each with the card's ranking and the model, or its reason.
+    const rows = await exportedResults(page, 'results-cpu.csv');
+    expect(rows.map((r) => r.file).sort()).toEqual([...Object.keys(EXPECTED_TOP1), notAnImage.name].sort());
+    for (const file of Object.keys(EXPECTED_TOP1)) {
+      const row = rows.find((r) => r.file === file)!;
+      expect([row.state, row.model], file).toEqual(['done', 'ImageNet (EfficientNet-Lite0)']);
+      for (const [i, [label, confidence]] of (await glimpse.ranking(file)).entries()) {
+        expect(row[`label_${i + 1}`], file).toBe(label);
+        expect(Math.abs(Number(row[`confidence_${i + 1}`]) - confidence), file).toBeLessThan(1e-4);
+      }
+    }
+    const failed = rows.find((r) => r.file === notAnImage.name)!;
+    expect([failed.state, failed.label_1]).toEqual(['failed', '']);
+    expect(failed.error).toContain('not an image');
 
     await glimpse.screenshot(testInfo, 'classify-cpu');
     await page.setViewportSize({ width: 375, height: 800 });

@@ -1,5 +1,6 @@
 import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
 import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import path from 'node:path';
 
 export const PHOTOS = path.join(__dirname, '..', 'fixtures', 'photos');
@@ -221,4 +222,18 @@ export async function teachTextures(page: Page, names: string[], perClass: numbe
   await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(names.length * perClass, { timeout });
   await page.getByTestId('train').click();
   await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'done', { timeout });
+}
+
+/** Clicks `testId` and saves the file the page offers as `name` under the artifacts folder. */
+export async function download(page: Page, testId: string, name: string): Promise<string> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+  const target = path.join(__dirname, 'artifacts', name);
+  await file.saveAs(target);
+  return target;
+}
+
+/** The results table (`export-results`), one object per row keyed by the header. */
+export async function exportedResults(page: Page, name: string): Promise<Record<string, string>[]> {
+  const file = await download(page, 'export-results', name);
+  return parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
 }

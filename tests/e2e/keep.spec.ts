@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { GlimpsePage, dropCrops, teachTextures } from './glimpse-page';
+import { GlimpsePage, download, dropCrops, teachTextures } from './glimpse-page';
 
 const NAMES = ['brick', 'grass', 'gravel'];
 const PER_CLASS = 6;
@@ -59,13 +59,6 @@ async function stored(page: Page, key: string): Promise<any> {
       get.onerror = () => reject(get.error);
     };
   }), key);
-}
-
-async function download(page: Page, testId: string, name: string): Promise<string> {
-  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
-  const target = path.join(ARTIFACTS, name);
-  await file.saveAs(target);
-  return target;
 }
 
 test('keep and carry: reload restores everything; export, clear, import give the same predictions; bad files change nothing', async ({ page }, testInfo) => {

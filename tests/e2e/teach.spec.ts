@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { GlimpsePage, dropCrops, nameClasses, photo } from './glimpse-page';
+import { GlimpsePage, dropCrops, exportedResults, nameClasses, photo } from './glimpse-page';
 
 const NAMES = ['brick', 'grass', 'gravel'];
 
@@ -55,6 +55,16 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
   await expect(page.getByTestId('model-select')).toHaveValue('imagenet');
   await glimpse.drop([photo('flamingo.jpg')]);
   expect((await glimpse.ranking('flamingo.jpg'))[0][0]).toBe('flamingo');
+
+  // The results table names the model that gave each answer: the personal one, dated, for the crops.
+  const rows = await exportedResults(page, 'results-teach.csv');
+  expect(rows).toHaveLength(7);
+  for (const row of rows.filter((r) => r.file.includes('-unseen-'))) {
+    expect(row.model, row.file).toMatch(/^personal model trained \d{4}-\d\d-\d\dT\d\d:\d\d/);
+    expect(row.label_1, row.file).toBe(row.file.split('-')[0]);
+    expect(row.label_4, row.file).toBe('');
+  }
+  expect(rows.find((r) => r.file === 'flamingo.jpg')!.model).toBe('ImageNet (EfficientNet-Lite0)');
   glimpse.expectPrivateAndClean();
 });
 

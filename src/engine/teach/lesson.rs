@@ -76,6 +76,7 @@ pub async fn train<F: Future<Output = bool>>(
         held_out: outcome.held_out,
         evaluation_method: outcome.method,
         mode: settings.mode,
+        trained_at: None,
     };
     Ok((personal, summary))
 }
