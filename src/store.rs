@@ -48,9 +48,21 @@ pub struct ExampleRecord {
     /// Little-endian f32s (clean view, then the augmented views).
     #[serde(with = "serde_bytes")]
     pub embeddings: Vec<u8>,
+    /// The content hash of the file it came from, as 32 hex digits, where known (imported
+    /// photos); records from before imports have none.
+    #[serde(default)]
+    pub content_hash: Option<String>,
 }
 
 impl ExampleRecord {
+    pub fn hash_to_hex(hash: u128) -> String {
+        format!("{hash:032x}")
+    }
+
+    pub fn content_hash_value(&self) -> Option<u128> {
+        u128::from_str_radix(self.content_hash.as_deref()?, 16).ok()
+    }
+
     pub fn embeddings_to_bytes(values: &[f32]) -> Vec<u8> {
         values.iter().flat_map(|v| v.to_le_bytes()).collect()
     }

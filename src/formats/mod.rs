@@ -3,6 +3,7 @@
 //! report, the results table (CSV), the network's fixed sizes. The page links only this and `protocol`; the engine's side
 //! (`engine`, `ml`) builds on it.
 
+pub mod folder_import;
 pub mod metrics;
 pub mod photo;
 pub mod project_file;

@@ -12,14 +12,15 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use super::backend_race::{BackendRace, RaceState, Trainer, kept_verdict};
 use super::bench_hook::BenchHook;
 use super::cards::{CardState, Cards, OverlayChoice};
 use super::files::{download, read_file, today};
+use super::folder_import::{FolderImporter, ImportSource};
 use super::keep::Keeper;
 use super::link::EngineLink;
+use super::next_task::next_task;
 use super::photo_ids::PhotoIds;
 use super::recovery::{MAX_RESTARTS, Recovery, TRAINING_STOPPED};
 use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
@@ -48,6 +49,8 @@ pub struct EngineClient {
     pub teach: Rc<Teach>,
     pub keeper: Rc<Keeper>,
     pub cards: Cards,
+    /// The labelled folder or zip being imported into the Teach panel, or the last one.
+    pub folder_import: Rc<FolderImporter>,
     /// The engine that answers the person.
     link: Rc<EngineLink>,
     /// Photos waiting for the engine, and those it holds (`work_queue`).
@@ -109,6 +112,7 @@ impl EngineClient {
                     Rc::clone(&ids),
                 )),
                 bench: Rc::new(BenchHook::new(Rc::clone(&link))),
+                folder_import: Rc::new(FolderImporter::new(Rc::clone(&teach))),
                 teach,
                 cards: Cards::default(),
                 link,
@@ -520,28 +524,84 @@ impl EngineClient {
 
     /// Adds training photos to a class; the worker embeds each as it arrives.
     pub fn add_examples(self: &Rc<Self>, class_key: u32, files: Vec<web_sys::File>) {
-        let Some(class) = self.teach.class(class_key) else {
-            return;
-        };
         for file in files {
-            let id = self.ids.next();
-            let state = RwSignal::new(ExampleState::Embedding);
-            self.teach.example_states.borrow_mut().insert(id, state);
-            let thumbnail = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
-            class.photos.update(|p| {
-                p.push(TeachExample {
-                    id,
-                    name: file.name(),
-                    thumbnail,
-                    state,
-                })
-            });
-            self.queue.borrow_mut().push(id, Work::Learn, file);
+            self.add_example(class_key, file, None);
         }
+        self.after_adding_examples();
+    }
+
+    /// Puts one training photo in a class and in the queue to be embedded (the caller calls
+    /// `after_adding_examples` once the photos are in).
+    fn add_example(
+        &self,
+        class_key: u32,
+        file: web_sys::File,
+        content_hash: Option<u128>,
+    ) -> Option<u32> {
+        let class = self.teach.class(class_key)?;
+        let id = self.ids.next();
+        let state = RwSignal::new(ExampleState::Embedding);
+        self.teach.example_states.borrow_mut().insert(id, state);
+        let thumbnail = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
+        class.photos.update(|p| {
+            p.push(TeachExample {
+                id,
+                name: file.name(),
+                thumbnail,
+                state,
+                content_hash,
+            })
+        });
+        self.queue.borrow_mut().push(id, Work::Learn, file);
+        Some(id)
+    }
+
+    fn after_adding_examples(self: &Rc<Self>) {
         if matches!(self.status.get_untracked(), ModelStatus::Failed(_)) {
             self.fail_waiting("the model did not load, so this photo cannot be used");
         }
         self.pump();
+    }
+
+    /// Imports labelled folders or zips into the Teach panel, one import at a time.
+    pub fn import_folder(self: &Rc<Self>, sources: Vec<ImportSource>) {
+        if sources.is_empty() || self.folder_import.reading() {
+            return;
+        }
+        let untouched = self.teach.untouched_classes();
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let adder = Rc::clone(&client);
+            let add = move |key, file, hash| {
+                let id = adder.add_example(key, file, Some(hash));
+                adder.after_adding_examples();
+                id
+            };
+            let report = client.folder_import.run(sources, add).await;
+            // The empty classes a page starts with make way for the imported ones.
+            if report.added() > 0 {
+                for key in untouched {
+                    let empty = client
+                        .teach
+                        .class(key)
+                        .is_some_and(|c| c.photos.with_untracked(Vec::is_empty));
+                    if empty {
+                        client.remove_class(key);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Stops an import: what is embedded stays, the rest is taken out again.
+    pub fn cancel_folder_import(&self) {
+        for (key, id) in self.folder_import.cancel() {
+            self.remove_example(key, id);
+        }
+    }
+
+    pub fn dismiss_folder_import(&self) {
+        self.folder_import.dismiss();
     }
 
     /// Removes a training photo, from storage too.
@@ -826,14 +886,4 @@ impl EngineClient {
             });
         }
     }
-}
-
-/// Lets the page's event loop run (input, painting) before going on.
-async fn next_task() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback(&resolve);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
 }

@@ -216,6 +216,7 @@ impl Keeper {
                     name: record.name.clone(),
                     thumbnail: blob_url(&record.thumbnail, "image/jpeg"),
                     state,
+                    content_hash: record.content_hash_value(),
                 })
             });
             self.link.send(Request::RestoreExample {
@@ -283,14 +284,19 @@ impl Keeper {
         let Some(class) = self.teach.class_of(id) else {
             return;
         };
-        let name = class
+        let (name, content_hash) = class
             .photos
-            .with_untracked(|p| p.iter().find(|p| p.id == id).map(|p| p.name.clone()))
+            .with_untracked(|p| {
+                p.iter()
+                    .find(|p| p.id == id)
+                    .map(|p| (p.name.clone(), p.content_hash))
+            })
             .unwrap_or_default();
         let record = ExampleRecord {
             id,
             class_key: class.key,
             name,
+            content_hash: content_hash.map(ExampleRecord::hash_to_hex),
             photo: kept.photo.clone(),
             thumbnail: kept.thumbnail.clone(),
             embeddings: ExampleRecord::embeddings_to_bytes(&kept.embeddings),
@@ -453,6 +459,7 @@ impl Keeper {
                 photo: photo.jpeg,
                 thumbnail: thumbnail.into_vec(),
                 embeddings: ExampleRecord::embeddings_to_bytes(&photo.embeddings),
+                content_hash: None,
             })
             .collect();
         Snapshot {

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::state::{ExampleState, TeachClass};
 use super::webcam::WebcamCapture;
 use crate::ui::files::files_of;
+use crate::ui::folder_import::dropped_folders;
 
 #[component]
 pub fn ClassBucket(
@@ -58,8 +59,12 @@ pub fn ClassBucket(
             on:dragover=move |e: web_sys::DragEvent| { e.prevent_default(); dragging.set(true); }
             on:dragleave=move |_| dragging.set(false)
             on:drop=move |e: web_sys::DragEvent| {
-                e.prevent_default();
                 dragging.set(false);
+                // Folders and zips are imported by the panel (each subfolder a class).
+                if e.data_transfer().as_ref().and_then(dropped_folders).is_some() {
+                    return;
+                }
+                e.prevent_default();
                 on_files(key, files_of(e.data_transfer().and_then(|d| d.files())));
             }>
             <div class="class-head">

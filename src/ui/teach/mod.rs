@@ -2,6 +2,7 @@
 //! the switch between the ImageNet model and the personal one.
 
 mod bucket;
+mod import_panel;
 mod keep_panel;
 mod report;
 pub mod state;
@@ -12,6 +13,7 @@ use leptos::prelude::*;
 use super::client::use_client;
 use crate::protocol::{BackendKind, TrainMode, TrainSettings};
 use bucket::ClassBucket;
+use import_panel::{FolderImportPanel, on_panel_drop};
 use keep_panel::KeepPanel;
 use report::{EpochChart, TrainingReport};
 use state::TrainingState;
@@ -159,12 +161,15 @@ pub fn TeachPanel() -> impl IntoView {
         _ => 0.0,
     };
     view! {
-        <section class="teach" aria-labelledby="teach-title">
+        <section class="teach" aria-labelledby="teach-title"
+            on:dragover=move |e: web_sys::DragEvent| e.prevent_default()
+            on:drop=move |e: web_sys::DragEvent| on_panel_drop(client, &e)>
             <div class="teach-head">
                 <h2 id="teach-title">"Teach it your own classes"</h2>
                 <ModelSelect />
             </div>
             <p class="hint">"Give each class a name and a few photos (10 or more is best). Training runs on this device; the photos stay here."</p>
+            <div inert=move || !restored.get()><FolderImportPanel /></div>
             // Edits wait until saved work is back, so nothing typed is overwritten by it.
             <div class="classes" inert=move || !restored.get() data-restored=move || restored.get().to_string()>
                 // Keyed by the signals too: a restore or import brings new classes under old keys.
@@ -176,7 +181,7 @@ pub fn TeachPanel() -> impl IntoView {
                             on_move_photo=on_move_photo on_remove_class=on_remove_class removable=removable /> }
                     }
                 </For>
-                <button type="button" class="add-class" data-testid="class-add" on:click=move |_| client.with_value(|c| c.teach.add_class())>"+ Add a class"</button>
+                <button type="button" class="add-class" data-testid="class-add" on:click=move |_| client.with_value(|c| { c.teach.add_class(); })>"+ Add a class"</button>
             </div>
             <Settings settings=settings />
             <div class="train-row">

@@ -23,6 +23,9 @@ pub struct TeachExample {
     pub name: String,
     pub thumbnail: String,
     pub state: RwSignal<ExampleState>,
+    /// The content hash of the file it came from, where known (imported photos): a folder
+    /// imported again skips what is already here.
+    pub content_hash: Option<u128>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +76,10 @@ impl Readiness {
     }
 }
 
+fn default_name(place: usize) -> String {
+    format!("Class {place}")
+}
+
 pub struct Teach {
     pub classes: RwSignal<Vec<TeachClass>>,
     pub training: RwSignal<TrainingState>,
@@ -114,18 +121,20 @@ impl Default for Teach {
 }
 
 impl Teach {
-    pub fn add_class(&self) {
-        let key = self.next_class.get();
-        self.next_class.set(key + 1);
+    pub fn add_class(&self) -> u32 {
         // Named by place, not key (keys keep growing across resets so stored records never
         // clash), skipping names in use.
-        let taken: Vec<String> = self
-            .classes
-            .with_untracked(|c| c.iter().map(|c| c.name.get_untracked()).collect());
+        let taken = self.class_names();
         let name = (taken.len() + 1..)
-            .map(|n| format!("Class {n}"))
+            .map(default_name)
             .find(|name| !taken.contains(name))
             .unwrap_or_default();
+        self.add_named_class(name)
+    }
+
+    pub fn add_named_class(&self, name: String) -> u32 {
+        let key = self.next_class.get();
+        self.next_class.set(key + 1);
         let name = RwSignal::new(name);
         self.classes.update(|c| {
             c.push(TeachClass {
@@ -134,6 +143,57 @@ impl Teach {
                 photos: RwSignal::new(Vec::new()),
             })
         });
+        key
+    }
+
+    pub fn class_names(&self) -> Vec<String> {
+        self.classes
+            .with_untracked(|c| c.iter().map(|c| c.name.get_untracked()).collect())
+    }
+
+    /// The key of the class called `name` (trimmed, any case), if there is one.
+    pub fn class_named(&self, name: &str) -> Option<u32> {
+        let wanted = name.trim().to_lowercase();
+        self.classes.with_untracked(|c| {
+            c.iter()
+                .find(|c| c.name.get_untracked().trim().to_lowercase() == wanted)
+                .map(|c| c.key)
+        })
+    }
+
+    /// Classes as they start out, empty and with their default name: an import replaces them.
+    pub fn untouched_classes(&self) -> Vec<u32> {
+        self.classes.with_untracked(|classes| {
+            classes
+                .iter()
+                .filter(|c| {
+                    let name = c.name.get_untracked();
+                    let default = name
+                        .strip_prefix("Class ")
+                        .is_some_and(|n| n.parse::<usize>().is_ok());
+                    default && c.photos.with_untracked(Vec::is_empty)
+                })
+                .map(|c| c.key)
+                .collect()
+        })
+    }
+
+    /// The content hash of every photo that has one, with its class's name.
+    pub fn content_hashes(&self) -> Vec<(u128, String)> {
+        self.classes.with_untracked(|classes| {
+            classes
+                .iter()
+                .flat_map(|class| {
+                    let name = class.name.get_untracked();
+                    class.photos.with_untracked(|photos| {
+                        photos
+                            .iter()
+                            .filter_map(|p| p.content_hash.map(|hash| (hash, name.clone())))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect()
+        })
     }
 
     /// Replaces every class (and its photos) with `classes`, or with two empty ones.
