@@ -8,6 +8,7 @@
 //! the final head is trained on all photos for the folds' typical number of epochs.
 
 mod lesson;
+pub mod project;
 
 use burn::prelude::*;
 use image::RgbImage;
