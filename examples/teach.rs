@@ -155,14 +155,7 @@ mod native {
             let reads = files
                 .into_iter()
                 .map(|(path, file)| (path, read_photo(&file)));
-            let (project, report) = block_on(project_from_folder(
-                engine,
-                &name,
-                &paths,
-                reads,
-                TrainSettings::default(),
-            ));
-            return Ok((project, Some(report)));
+            return Ok(embedded(engine, &name, &paths, reads));
         }
         let read = || std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()));
         let mut zip = match ZipFolder::open(read()?) {
@@ -183,14 +176,24 @@ mod native {
         let reads = files
             .into_iter()
             .map(|(index, path)| (path, zip.read(index)));
+        Ok(embedded(engine, &name, &paths, reads))
+    }
+
+    /// A labelled folder's photos embedded one by one, as a project with the default settings.
+    fn embedded(
+        engine: &mut Engine,
+        name: &str,
+        paths: &[String],
+        reads: impl IntoIterator<Item = (String, Result<Vec<u8>, Skip>)>,
+    ) -> (Project, Option<ImportReport>) {
         let (project, report) = block_on(project_from_folder(
             engine,
-            &name,
-            &paths,
+            name,
+            paths,
             reads,
             TrainSettings::default(),
         ));
-        Ok((project, Some(report)))
+        (project, Some(report))
     }
 
     /// Every file under `root`, with its path from `root`'s own name down, in name order.

@@ -3,22 +3,15 @@
 # Glimpse ships them), Glimpse's weights as an ONNX model for the
 # side-by-side benchmark against ONNX Runtime Web, and checks it: onnxruntime (CPU) must give the
 # logits Glimpse computes natively for the sample photos, on the same input tensors.
-# Python packages (pinned) go into a virtual environment in the cache, from PyPI.
+# Python packages (pinned) go into a virtual environment in the cache (scripts/onnx-venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CACHE=${GLIMPSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/glimpse}
-VENV="$CACHE/onnx-venv"
 OUT=${1:-dist-bench/efficientnet-lite0.onnx}
-
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import onnx, onnxruntime' 2>/dev/null; then
-  echo "[onnx] installing onnx, onnxruntime and numpy into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check onnx==1.23.2 onnxruntime==1.31.1 numpy==2.4.6
-fi
+PYTHON=$(scripts/onnx-venv.sh)
 scripts/weights.sh
 mkdir -p "$(dirname "$OUT")" target/onnx-reference
 # The dev profile: the tests have built it already (dependencies are optimised there too).
 cargo run --quiet --example reference_outputs -- target/onnx-reference
-"$VENV/bin/python" scripts/export_onnx.py weights/efficientnet-lite0.f16.safetensors "$OUT" \
+"$PYTHON" scripts/export_onnx.py weights/efficientnet-lite0.f16.safetensors "$OUT" \
   --f16 "${OUT%.onnx}.f16.onnx" --check target/onnx-reference

@@ -17,6 +17,9 @@ step "formatting"
 cargo fmt --all -- --check
 
 step "native tests (CPU backend)"
+# onnxruntime (Python, in the cache) checks the ONNX export in tests/onnx_export.rs.
+GLIMPSE_ONNX_PYTHON=$(scripts/onnx-venv.sh)
+export GLIMPSE_ONNX_PYTHON
 cargo test --all-targets
 
 step "browser tests (wasm-bindgen-test, headless Chromium)"

@@ -88,6 +88,10 @@ pub(super) async fn answer(
             let result = engine.export_network(&created).await.map(ByteBuf::from);
             to.send(Response::NetworkExported(result));
         }
+        Request::ExportOnnx { created } => {
+            let result = engine.export_onnx(&created).await.map(ByteBuf::from);
+            to.send(Response::OnnxExported(result));
+        }
         Request::Benchmark {
             pixels,
             batch,

@@ -352,15 +352,36 @@ impl Engine {
 
     /// The personal model as a whole network with its config, zipped, for other tools.
     pub async fn export_network(&self, created: &str) -> Result<Vec<u8>, EngineError> {
+        let (personal, tensors) = self.whole_network().await?;
+        let config =
+            crate::formats::standalone::NetworkConfig::new(personal.classes.clone(), created);
+        Ok(crate::formats::standalone::write(&config, &tensors))
+    }
+
+    /// The personal model and the tensors of its whole network (the exports' contents).
+    async fn whole_network(
+        &self,
+    ) -> Result<
+        (
+            &PersonalModel,
+            Vec<crate::formats::tensor_file::NamedTensor>,
+        ),
+        EngineError,
+    > {
         let personal = &self
             .personal
             .as_ref()
             .ok_or(EngineError::NoPersonalModel)?
             .model;
         let tensors = super::model_file::network_tensors(&self.model, personal).await?;
-        let config =
-            crate::formats::standalone::NetworkConfig::new(personal.classes.clone(), created);
-        Ok(crate::formats::standalone::write(&config, &tensors))
+        Ok((personal, tensors))
+    }
+
+    /// The personal model as one ONNX file (the whole network, softmax last), for other runtimes.
+    pub async fn export_onnx(&self, created: &str) -> Result<Vec<u8>, EngineError> {
+        let (personal, tensors) = self.whole_network().await?;
+        crate::formats::onnx_model::write(&tensors, &personal.classes, created)
+            .map_err(|e| EngineError::UnusableModel(e.to_string()))
     }
 
     /// `batch` copies of one preprocessed model input, as a tensor on the engine's device.

@@ -5,6 +5,9 @@
 
 pub mod folder_import;
 pub mod metrics;
+/// Built with the engine only: the page never writes one, and the protobuf code is not small.
+#[cfg(feature = "engine")]
+pub mod onnx_model;
 pub mod photo;
 pub mod project_file;
 pub mod records;

@@ -11,82 +11,13 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
+use crate::formats::shape::block_shapes;
 pub use crate::formats::shape::{BLOCK_COUNT, FEATURE_CHANNELS, IMAGENET_CLASSES, INPUT_SIZE};
 
 use super::depthwise::Depthwise;
 use super::gpu_kernels;
 use super::patches::Patches;
 use super::pointwise::Pointwise;
-
-/// One MBConv stage of EfficientNet-Lite0 (Tan & Le 2019, table 1; Lite keeps the stem and head
-/// widths fixed and drops squeeze-excite).
-struct Stage {
-    repeats: usize,
-    kernel: usize,
-    stride: usize,
-    expand_ratio: usize,
-    channels_in: usize,
-    channels_out: usize,
-}
-
-const STAGES: [Stage; 7] = [
-    Stage {
-        repeats: 1,
-        kernel: 3,
-        stride: 1,
-        expand_ratio: 1,
-        channels_in: 32,
-        channels_out: 16,
-    },
-    Stage {
-        repeats: 2,
-        kernel: 3,
-        stride: 2,
-        expand_ratio: 6,
-        channels_in: 16,
-        channels_out: 24,
-    },
-    Stage {
-        repeats: 2,
-        kernel: 5,
-        stride: 2,
-        expand_ratio: 6,
-        channels_in: 24,
-        channels_out: 40,
-    },
-    Stage {
-        repeats: 3,
-        kernel: 3,
-        stride: 2,
-        expand_ratio: 6,
-        channels_in: 40,
-        channels_out: 80,
-    },
-    Stage {
-        repeats: 3,
-        kernel: 5,
-        stride: 1,
-        expand_ratio: 6,
-        channels_in: 80,
-        channels_out: 112,
-    },
-    Stage {
-        repeats: 4,
-        kernel: 5,
-        stride: 2,
-        expand_ratio: 6,
-        channels_in: 112,
-        channels_out: 192,
-    },
-    Stage {
-        repeats: 1,
-        kernel: 3,
-        stride: 1,
-        expand_ratio: 6,
-        channels_in: 192,
-        channels_out: 320,
-    },
-];
 
 /// Builds an EfficientNet-Lite0 with placeholder weights; `weights::load_imagenet` fills them.
 #[derive(Config, Debug)]
@@ -355,31 +286,23 @@ impl EfficientNetLite0Config {
     pub fn init(&self, device: &Device) -> EfficientNetLite0 {
         let stem = ConvUnit::new(device, [3, 32], 3, 2, 1, true);
         let mut blocks = Vec::with_capacity(BLOCK_COUNT);
-        for stage in &STAGES {
-            for repeat in 0..stage.repeats {
-                let channels_in = if repeat == 0 {
-                    stage.channels_in
-                } else {
-                    stage.channels_out
-                };
-                let stride = if repeat == 0 { stage.stride } else { 1 };
-                let hidden = channels_in * stage.expand_ratio;
-                let expand = (stage.expand_ratio != 1)
-                    .then(|| ConvUnit::new(device, [channels_in, hidden], 1, 1, 1, true));
-                blocks.push(MbConv {
-                    expand,
-                    depthwise: ConvUnit::new(
-                        device,
-                        [hidden, hidden],
-                        stage.kernel,
-                        stride,
-                        hidden,
-                        true,
-                    ),
-                    project: ConvUnit::new(device, [hidden, stage.channels_out], 1, 1, 1, false),
-                    residual: stride == 1 && channels_in == stage.channels_out,
-                });
-            }
+        for block in block_shapes() {
+            let hidden = block.channels_in * block.expand_ratio;
+            let expand = (block.expand_ratio != 1)
+                .then(|| ConvUnit::new(device, [block.channels_in, hidden], 1, 1, 1, true));
+            blocks.push(MbConv {
+                expand,
+                depthwise: ConvUnit::new(
+                    device,
+                    [hidden, hidden],
+                    block.kernel,
+                    block.stride,
+                    hidden,
+                    true,
+                ),
+                project: ConvUnit::new(device, [hidden, block.channels_out], 1, 1, 1, false),
+                residual: block.residual(),
+            });
         }
         EfficientNetLite0 {
             stem,

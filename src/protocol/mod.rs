@@ -130,6 +130,10 @@ pub enum Request {
     ExportNetwork {
         created: String,
     },
+    /// The personal model as one ONNX file (`formats::onnx_model`).
+    ExportOnnx {
+        created: String,
+    },
     /// Train a personal model on kept examples: `(example id, class index)` pairs.
     Train {
         classes: Vec<String>,
@@ -202,6 +206,7 @@ impl Request {
             Request::Benchmark { .. } => vec![Response::Benchmarked(Err(not_loaded))],
             Request::CountGpuWork { .. } => vec![Response::GpuWorkCounted(Err(not_loaded))],
             Request::ExportNetwork { .. } => vec![Response::NetworkExported(Err(not_loaded))],
+            Request::ExportOnnx { .. } => vec![Response::OnnxExported(Err(not_loaded))],
             Request::Train { .. } => vec![Response::Trained(Err(not_loaded))],
             &Request::UseModel { personal } => vec![Response::ModelChanged {
                 personal,
@@ -368,6 +373,7 @@ pub enum Response {
     /// The checked project and a thumbnail per photo.
     ProjectChecked(Result<(Project, Vec<ByteBuf>), EngineError>),
     NetworkExported(Result<ByteBuf, EngineError>),
+    OnnxExported(Result<ByteBuf, EngineError>),
     Benchmarked(Result<BenchmarkRun, EngineError>),
     GpuWorkCounted(Result<GpuWorkCount, EngineError>),
     /// The worker's wasm linear memory in bytes: it only grows, so it is the peak so far.
@@ -508,6 +514,9 @@ mod tests {
                 batch: 1,
             },
             Request::ExportNetwork {
+                created: String::new(),
+            },
+            Request::ExportOnnx {
                 created: String::new(),
             },
             Request::Train {

@@ -440,6 +440,7 @@ impl EngineClient {
             },
             Response::ProjectChecked(result) => self.keeper.on_project_checked(result),
             Response::NetworkExported(result) => self.keeper.on_network_exported(result),
+            Response::OnnxExported(result) => self.keeper.on_onnx_exported(result),
             Response::Benchmarked(result) => self.bench.on_benchmarked(result),
             Response::GpuWorkCounted(result) => self.bench.on_gpu_work_counted(result),
             Response::Memory { wasm_bytes } => self.bench.on_memory(wasm_bytes),

@@ -1,5 +1,7 @@
 import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { parse } from 'csv-parse/sync';
 import path from 'node:path';
 
@@ -236,4 +238,22 @@ export async function download(page: Page, testId: string, name: string): Promis
 export async function exportedResults(page: Page, name: string): Promise<Record<string, string>[]> {
   const file = await download(page, 'export-results', name);
   return parse(readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
+}
+
+/**
+ * What onnxruntime (Python, the environment of scripts/onnx-venv.sh) reads from an exported ONNX
+ * file: the class names in its metadata, its output's name, and its output for a batch of two.
+ */
+export function onnxSummary(file: string): { classes: string[]; output: string; shape: number[]; sums: number[] } {
+  const cache = process.env.GLIMPSE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'glimpse');
+  const python = process.env.GLIMPSE_ONNX_PYTHON ?? path.join(cache, 'onnx-venv', 'bin', 'python');
+  const script = [
+    'import json, sys, numpy as np, onnxruntime as ort',
+    's = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])',
+    '(p,) = s.run(["probabilities"], {"input": np.zeros((2, 3, 224, 224), np.float32)})',
+    'meta = s.get_modelmeta().custom_metadata_map',
+    'print(json.dumps({"classes": json.loads(meta["classes"]), "output": s.get_outputs()[0].name,',
+    '                  "shape": list(p.shape), "sums": [round(float(x), 4) for x in p.sum(1)]}))',
+  ].join('\n');
+  return JSON.parse(execFileSync(python, ['-c', script, file]).toString());
 }

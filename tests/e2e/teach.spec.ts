@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { GlimpsePage, dropCrops, exportedResults, nameClasses, photo } from './glimpse-page';
+import { GlimpsePage, download, dropCrops, exportedResults, nameClasses, onnxSummary, photo } from './glimpse-page';
 
 const NAMES = ['brick', 'grass', 'gravel'];
 
@@ -48,6 +48,9 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
     }
   }
   await expect(glimpse.result('brick-unseen-0.png').getByTestId('saliency')).toHaveAttribute('data-method', 'grad-cam');
+  // The personal model as ONNX, as the page offers it: onnxruntime reads its classes and runs it.
+  const onnx = onnxSummary(await download(page, 'export-onnx', 'teach.onnx'));
+  expect(onnx).toEqual({ classes: NAMES, output: 'probabilities', shape: [2, 3], sums: [1, 1] });
   await glimpse.screenshot(testInfo, 'teach-cpu');
 
   // Back to the ImageNet model.

@@ -5,6 +5,8 @@
 //! trip, and the engine gets stored photos back with their embeddings instead of embedding them
 //! again.
 
+mod hosted;
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,6 +22,7 @@ use crate::formats::project_file::{self as project_file, Project, ProjectExample
 use crate::protocol::{ByteBuf, EngineError, KeptExample, Request, SavedModel};
 use crate::store::{self, ClassRecord, ExampleRecord, Snapshot, Store, StoreError};
 use crate::work_queue::{Work, WorkQueue};
+pub use hosted::HostedProject;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportState {
@@ -55,6 +58,13 @@ pub struct Keeper {
     pub export_error: RwSignal<Option<String>>,
     pending_import: RefCell<Option<Snapshot>>,
     asked_persist: Cell<bool>,
+    /// A project opened from the site (`?project=`), shown read-only: the person's own stored
+    /// work is neither read nor written while it is (`hosted.rs`).
+    pub hosted: RwSignal<Option<HostedProject>>,
+    /// The hosted project as records, for copying it into the person's own work.
+    hosted_snapshot: RefCell<Option<Snapshot>>,
+    /// The engine is checking the hosted project (not an import).
+    hosted_checking: Cell<bool>,
 }
 
 impl Keeper {
@@ -81,6 +91,9 @@ impl Keeper {
             export_error: RwSignal::new(None),
             pending_import: RefCell::new(None),
             asked_persist: Cell::new(false),
+            hosted: RwSignal::new(None),
+            hosted_snapshot: RefCell::new(None),
+            hosted_checking: Cell::new(false),
         }
     }
 
@@ -95,7 +108,7 @@ impl Keeper {
         F: FnOnce(Rc<Store>) -> Fut + 'static,
         Fut: Future<Output = Result<(), StoreError>> + 'static,
     {
-        if !self.ready.get_untracked() {
+        if !self.ready.get_untracked() || self.hosted.with_untracked(Option::is_some) {
             return;
         }
         let Some(store) = self.store() else { return };
@@ -119,9 +132,32 @@ fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// What a project holds, in words ("3 classes, 30 photos and a trained model").
+fn contents(project: &Project) -> String {
+    format!(
+        "{}, {}{}",
+        count(project.classes.len(), "class", "classes"),
+        count(project.photos.len(), "photo", "photos"),
+        if project.model.is_some() {
+            " and a trained model"
+        } else {
+            ""
+        }
+    )
+}
+
 impl Keeper {
-    /// Opens the store and puts back what it holds; then keeps class names and settings written.
+    /// Opens the store and puts back what it holds (or opens the project the page was given);
+    /// then keeps class names and settings written.
     pub(super) fn restore_saved(self: &Rc<Self>) {
+        if !self.open_hosted() {
+            self.restore_own();
+        }
+        self.write_classes_and_settings();
+    }
+
+    /// Opens the store and puts back the person's own work.
+    fn restore_own(self: &Rc<Self>) {
         let keeper = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             let snapshot = match Store::open().await {
@@ -146,7 +182,6 @@ impl Keeper {
             keeper.ready.set(true);
             refresh_usage(keeper.usage).await;
         });
-        self.write_classes_and_settings();
     }
 
     /// Writes the classes (names, order) and training settings whenever they change.
@@ -383,14 +418,26 @@ impl Keeper {
     }
 
     pub(super) fn on_network_exported(&self, result: Result<ByteBuf, EngineError>) {
-        let outcome = result.map_err(|e| e.to_string()).and_then(|bytes| {
-            download(
-                &bytes,
-                "application/zip",
-                &format!("glimpse-model-{}.zip", today()),
-            )
-        });
+        self.offer_export(result, "application/zip", "zip");
+    }
+
+    /// Downloads what the engine exported as `glimpse-model-DATE.EXTENSION`, or says why not.
+    fn offer_export(&self, result: Result<ByteBuf, EngineError>, mime: &str, extension: &str) {
+        let name = format!("glimpse-model-{}.{extension}", today());
+        let outcome = result
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| download(&bytes, mime, &name));
         self.export_error.set(outcome.err());
+    }
+
+    /// Asks the engine for the personal model as ONNX; downloaded when it answers.
+    pub fn export_onnx(&self) {
+        self.export_error.set(None);
+        self.link.send(Request::ExportOnnx { created: now_iso() });
+    }
+
+    pub(super) fn on_onnx_exported(&self, result: Result<ByteBuf, EngineError>) {
+        self.offer_export(result, "application/octet-stream", "onnx");
     }
 
     /// Reads an export file and has the engine check it; nothing changes until it passes.
@@ -409,6 +456,10 @@ impl Keeper {
         self: &Rc<Self>,
         result: Result<(Project, Vec<ByteBuf>), EngineError>,
     ) {
+        if self.hosted_checking.replace(false) {
+            self.on_hosted_checked(result);
+            return;
+        }
         let (project, thumbnails) = match result {
             Ok(checked) => checked,
             Err(error) => {
@@ -416,16 +467,7 @@ impl Keeper {
                 return;
             }
         };
-        let what = format!(
-            "{}, {}{}",
-            count(project.classes.len(), "class", "classes"),
-            count(project.photos.len(), "photo", "photos"),
-            if project.model.is_some() {
-                " and a trained model"
-            } else {
-                ""
-            }
-        );
+        let what = contents(&project);
         let snapshot = self.snapshot_of(project, thumbnails);
         let has_work = !self.kept.borrow().is_empty() || self.saved_model.borrow().is_some();
         *self.pending_import.borrow_mut() = Some(snapshot);
@@ -485,6 +527,11 @@ impl Keeper {
                 keeper
                     .import
                     .set(ImportState::Failed(format!("nothing was changed: {e}")));
+                return;
+            }
+            if keeper.hosted.with_untracked(Option::is_some) {
+                // A hosted project copied: the person's own page, now holding it.
+                hosted::open_own_work();
                 return;
             }
             keeper.apply_snapshot(snapshot);

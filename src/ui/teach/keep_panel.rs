@@ -17,8 +17,8 @@ fn megabytes(bytes: f64) -> String {
 #[component]
 pub fn KeepPanel() -> impl IntoView {
     let client = use_client();
-    let (keeper_error, usage, persisted, import, export_error, personal_ready) =
-        client.with_value(|c| {
+    let (keeper_error, usage, persisted, import, export_error, personal_ready, hosted) = client
+        .with_value(|c| {
             (
                 c.keeper.error,
                 c.keeper.usage,
@@ -26,8 +26,11 @@ pub fn KeepPanel() -> impl IntoView {
                 c.keeper.import,
                 c.keeper.export_error,
                 c.teach.personal_ready,
+                c.keeper.hosted,
             )
         });
+    // The visitor's own work is not touched while a hosted project is shown.
+    let own_work = move || hosted.with(Option::is_none);
     let include_photos = RwSignal::new(true);
     let confirm_clear = RwSignal::new(false);
     let usage_text = move || match usage.get() {
@@ -71,18 +74,25 @@ pub fn KeepPanel() -> impl IntoView {
                     on:click=move |_| client.with_value(|c| c.keeper.export_network())>
                     "Export model for other tools"
                 </button>
-                <label class="button" for="import-input">"Import…"</label>
-                <input id="import-input" class="visually-hidden" type="file" accept=".zip,application/zip" data-testid="import-input"
-                    on:change=move |e| {
-                        let input: web_sys::HtmlInputElement = event_target(&e);
-                        if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                            client.with_value(|c| c.keeper.import_file(file));
-                        }
-                        input.set_value("");
-                    } />
-                <button type="button" class="ghost danger" data-testid="clear-all" on:click=move |_| confirm_clear.set(true)>
-                    "Clear everything"
+                <button type="button" data-testid="export-onnx" disabled=move || !personal_ready.get()
+                    title="The whole network as one ONNX file (probabilities out), for ONNX Runtime and other runtimes"
+                    on:click=move |_| client.with_value(|c| c.keeper.export_onnx())>
+                    "Export ONNX"
                 </button>
+                <Show when=own_work>
+                    <label class="button" for="import-input">"Import…"</label>
+                    <input id="import-input" class="visually-hidden" type="file" accept=".zip,application/zip" data-testid="import-input"
+                        on:change=move |e| {
+                            let input: web_sys::HtmlInputElement = event_target(&e);
+                            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                                client.with_value(|c| c.keeper.import_file(file));
+                            }
+                            input.set_value("");
+                        } />
+                    <button type="button" class="ghost danger" data-testid="clear-all" on:click=move |_| confirm_clear.set(true)>
+                        "Clear everything"
+                    </button>
+                </Show>
             </div>
             {move || export_error.get().map(|e| view! { <p class="error" data-testid="export-error" role="alert">{format!("Export failed: {e}")}</p> })}
             <Show when=move || confirm_clear.get()>

@@ -2,6 +2,7 @@
 //! the switch between the ImageNet model and the personal one.
 
 mod bucket;
+mod hosted_banner;
 mod import_panel;
 mod keep_panel;
 mod report;
@@ -13,6 +14,7 @@ use leptos::prelude::*;
 use super::client::use_client;
 use crate::protocol::{BackendKind, TrainMode, TrainSettings};
 use bucket::ClassBucket;
+use hosted_banner::HostedBanner;
 use import_panel::{FolderImportPanel, on_panel_drop};
 use keep_panel::KeepPanel;
 use report::{EpochChart, TrainingReport};
@@ -89,15 +91,18 @@ fn Settings(settings: RwSignal<TrainSettings>) -> impl IntoView {
 #[component]
 pub fn TeachPanel() -> impl IntoView {
     let client = use_client();
-    let (classes, training, history, settings, restored) = client.with_value(|c| {
+    let (classes, training, history, settings, ready, hosted) = client.with_value(|c| {
         (
             c.teach.classes,
             c.teach.training,
             c.teach.history,
             c.teach.settings,
             c.keeper.ready,
+            c.keeper.hosted,
         )
     });
+    // A hosted project is read-only until copied into the person's own work.
+    let restored = Signal::derive(move || ready.get() && hosted.with(Option::is_none));
     let on_files = move |key, files| client.with_value(|c| c.add_examples(key, files));
     let on_remove_photo = move |key, id| client.with_value(|c| c.remove_example(key, id));
     let on_move_photo = move |from, id, to| client.with_value(|c| c.move_example(from, id, to));
@@ -106,7 +111,8 @@ pub fn TeachPanel() -> impl IntoView {
     let waiting = client.with_value(|c| c.teach.waiting_to_train);
     let readiness = move || client.with_value(|c| c.teach.readiness());
     let running = move || matches!(training.get(), TrainingState::Running(_));
-    let can_train = move || !running() && !waiting.get() && readiness().can_train();
+    let can_train =
+        move || restored.get() && !running() && !waiting.get() && readiness().can_train();
     // Train pressed early: start as soon as the last photo is embedded (or has failed).
     Effect::new(move || {
         if waiting.get() && readiness().embedding_total() == 0 {
@@ -169,6 +175,7 @@ pub fn TeachPanel() -> impl IntoView {
                 <ModelSelect />
             </div>
             <p class="hint">"Give each class a name and a few photos (10 or more is best). Training runs on this device; the photos stay here."</p>
+            <HostedBanner />
             <div inert=move || !restored.get()><FolderImportPanel /></div>
             // Edits wait until saved work is back, so nothing typed is overwritten by it.
             <div class="classes" inert=move || !restored.get() data-restored=move || restored.get().to_string()>
