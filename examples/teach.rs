@@ -29,8 +29,8 @@ mod native {
     use burn::prelude::Device;
     use futures::executor::block_on;
     use glimpse::engine::Engine;
+    use glimpse::engine::teach::TrainMode;
     use glimpse::engine::teach::project::{project_from_folder, teach_project};
-    use glimpse::engine::teach::{TrainMode, TrainSettings};
     use glimpse::formats::folder_import::{
         ImportReport, MAX_PHOTO_FILE_BYTES, Skip, ZipFolder, ZipFolderError,
     };
@@ -179,20 +179,14 @@ mod native {
         Ok(embedded(engine, &name, &paths, reads))
     }
 
-    /// A labelled folder's photos embedded one by one, as a project with the default settings.
+    /// A labelled folder's photos embedded one by one, as a project, with what the import did.
     fn embedded(
         engine: &mut Engine,
         name: &str,
         paths: &[String],
         reads: impl IntoIterator<Item = (String, Result<Vec<u8>, Skip>)>,
     ) -> (Project, Option<ImportReport>) {
-        let (project, report) = block_on(project_from_folder(
-            engine,
-            name,
-            paths,
-            reads,
-            TrainSettings::default(),
-        ));
+        let (project, report) = block_on(project_from_folder(engine, name, paths, reads));
         (project, Some(report))
     }
 

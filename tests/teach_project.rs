@@ -7,8 +7,8 @@ use futures::executor::block_on;
 use glimpse::engine::Engine;
 use glimpse::engine::teach::project::{project_from_folder, teach_project};
 use glimpse::engine::teach::{TrainMode, TrainSettings};
-use glimpse::formats::folder_import::Skip;
-use glimpse::formats::project_file;
+use glimpse::formats::folder_import::{ImportReport, Skip};
+use glimpse::formats::project_file::{self, Project};
 
 mod common;
 
@@ -43,6 +43,13 @@ fn labelled_folder() -> Vec<(String, Result<Vec<u8>, Skip>)> {
     files
 }
 
+/// The labelled folder embedded as a project, with the import's report.
+fn embedded_folder(engine: &mut Engine) -> (Project, ImportReport) {
+    let files = labelled_folder();
+    let paths: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
+    block_on(project_from_folder(engine, "textures", &paths, files))
+}
+
 fn unseen_right(engine: &Engine) -> usize {
     crops(1, 3, 11)
         .iter()
@@ -57,15 +64,7 @@ fn unseen_right(engine: &Engine) -> usize {
 #[test]
 fn a_labelled_folder_trained_natively_is_a_project_the_page_imports_with_a_model_that_knows_it() {
     let mut engine = new_engine();
-    let files = labelled_folder();
-    let paths: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
-    let (project, report) = block_on(project_from_folder(
-        &mut engine,
-        "textures",
-        &paths,
-        files,
-        TrainSettings::default(),
-    ));
+    let (project, report) = embedded_folder(&mut engine);
     assert_eq!(project.classes, CLASSES);
     assert_eq!(project.photos.len(), 36);
     assert_eq!(report.added(), 36);
@@ -116,15 +115,7 @@ fn a_labelled_folder_trained_natively_is_a_project_the_page_imports_with_a_model
 #[test]
 fn a_project_file_trained_again_keeps_its_photos_and_takes_the_settings_given() {
     let mut engine = new_engine();
-    let files = labelled_folder();
-    let paths: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
-    let (project, _) = block_on(project_from_folder(
-        &mut engine,
-        "textures",
-        &paths,
-        files,
-        TrainSettings::default(),
-    ));
+    let (project, _) = embedded_folder(&mut engine);
     let bytes = project_file::write(&project, "2026-12-01T00:00:00Z", true);
     let read = project_file::read(&bytes).expect("read");
     assert!(read.model.is_none());

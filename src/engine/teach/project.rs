@@ -49,22 +49,21 @@ fn unusable(index: usize, name: &str, error: PhotoError) -> EngineError {
     }
 }
 
-/// A labelled folder (or zip) as a project without a model: each photo embedded in turn, as the
-/// page embeds a photo dropped on a class. `files` yields each file's path and bytes (or why
+/// A labelled folder (or zip) as a project without a model and with the default settings: each
+/// photo embedded in turn, as the page embeds a photo dropped on a class. `files` yields each file's path and bytes (or why
 /// they could not be read) one at a time, so a large folder is never in memory whole.
 pub async fn project_from_folder(
     engine: &mut Engine,
     name: &str,
     paths: &[String],
     files: impl IntoIterator<Item = (String, Result<Vec<u8>, Skip>)>,
-    settings: TrainSettings,
 ) -> (Project, ImportReport) {
     let mut import = FolderImport::new(name, paths.iter().map(String::as_str), [], []);
     let mut project = Project {
         classes: Vec::new(),
         photos: Vec::new(),
         model: None,
-        settings,
+        settings: TrainSettings::default(),
     };
     for (id, (path, bytes)) in files.into_iter().enumerate() {
         let Some(class) = import.class_of(&path) else {
