@@ -930,7 +930,7 @@ fn the_whole_corpus_through_the_engine_one_file_at_a_time() {
     // Training photos take the same path: each good one is embedded, each bad one refused.
     let mut kept = 0;
     for (id, (what, bytes, expected)) in (1000u32..).zip(corpus.iter().step_by(3)) {
-        match (expected, block_on(engine.add_example(id, bytes))) {
+        match (expected, block_on(engine.add_example(id, bytes, true))) {
             (Expected::Class(_) | Expected::AnyClass, Ok(example)) => {
                 assert_eq!(example.embeddings.len(), 4 * 1280, "{what}");
                 assert!(example.embeddings.iter().all(|v| v.is_finite()), "{what}");

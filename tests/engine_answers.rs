@@ -129,7 +129,14 @@ fn teaching_through_requests_learns_every_photo_and_switches_models() {
     let mut examples = Vec::new();
     for (i, (label, bytes)) in crops(0, 5, 1).into_iter().enumerate() {
         let id = 100 + i as u32;
-        let answers = page.ask(&mut engine, Request::AddExample { id, bytes });
+        let answers = page.ask(
+            &mut engine,
+            Request::AddExample {
+                id,
+                bytes,
+                keep: true,
+            },
+        );
         let [
             Response::ExampleAdded {
                 id: got,
@@ -228,6 +235,75 @@ fn teaching_through_requests_learns_every_photo_and_switches_models() {
     assert_eq!(classification.predictions.len(), 5);
 }
 
+/// The page's pool: a helper embeds and keeps nothing; the engine that trains takes the helper's
+/// answer back as a restored photo and learns exactly what it would from embedding it itself.
+#[test]
+fn a_helper_embeds_without_keeping_and_the_trainer_learns_the_same_from_its_answers() {
+    let (mut helper, mut trainer, mut alone) = (engine(), engine(), engine());
+    let page = Page::default();
+    let mut examples = Vec::new();
+    for (i, (label, bytes)) in crops(0, 3, 3).into_iter().enumerate() {
+        let id = 10 + i as u32;
+        let embed = |engine: &mut Engine, keep| {
+            let request = Request::AddExample {
+                id,
+                bytes: bytes.clone(),
+                keep,
+            };
+            match page.ask(engine, request).pop() {
+                Some(Response::ExampleAdded {
+                    result: Ok(kept), ..
+                }) => kept,
+                other => panic!("photo {id} (keep: {keep}): {other:?}"),
+            }
+        };
+        let kept = embed(&mut helper, false);
+        let own = embed(&mut alone, true);
+        assert_eq!(kept.embeddings, own.embeddings, "photo {id}");
+        assert_eq!(kept.photo, own.photo, "photo {id}");
+        let restored = page.ask(
+            &mut trainer,
+            Request::RestoreExample {
+                id,
+                photo: kept.photo.clone(),
+                embeddings: kept.embeddings.clone(),
+            },
+        );
+        assert!(
+            matches!(
+                restored.as_slice(),
+                [Response::ExampleRestored { result: Ok(()), .. }]
+            ),
+            "{restored:?}"
+        );
+        examples.push((id, label as u32));
+    }
+    let train = || Request::Train {
+        classes: names(),
+        examples: examples.clone(),
+        settings: TrainSettings::default(),
+    };
+    // The helper kept nothing: it cannot train on the photos it embedded.
+    assert!(
+        matches!(
+            page.ask(&mut helper, train()).as_slice(),
+            [Response::Trained(Err(EngineError::Teach(
+                TeachError::NotReady(10)
+            )))]
+        ),
+        "the helper kept a photo"
+    );
+    let summary = |answers: Vec<Response>| match answers.last() {
+        Some(Response::Trained(Ok(saved))) => saved.summary.clone(),
+        other => panic!("{other:?}"),
+    };
+    let pooled = summary(page.ask(&mut trainer, train()));
+    let single = summary(page.ask(&mut alone, train()));
+    assert_eq!(pooled.trained_per_class, vec![3, 3, 3]);
+    assert_eq!(pooled.history, single.history);
+    assert_eq!(pooled.held_out, single.held_out);
+}
+
 #[test]
 fn a_cancel_between_epochs_ends_the_run_with_its_best_model() {
     let mut engine = engine();
@@ -242,6 +318,7 @@ fn a_cancel_between_epochs_ends_the_run_with_its_best_model() {
             Request::AddExample {
                 id: i as u32,
                 bytes,
+                keep: true,
             },
         );
         examples.push((i as u32, label as u32));

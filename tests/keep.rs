@@ -44,7 +44,7 @@ fn taught(
         let id = 100 + i as u32;
         kept.push((
             label,
-            block_on(engine.add_example(id, &bytes)).expect("example"),
+            block_on(engine.add_example(id, &bytes, true)).expect("example"),
         ));
         labelled.push((id, label));
     }
@@ -114,7 +114,7 @@ fn a_stored_head_and_photos_come_back_with_identical_predictions() {
     let mut restored = engine();
     for (i, (_, k)) in kept.iter().enumerate() {
         restored
-            .restore_example(100 + i as u32, &k.photo, &k.embeddings)
+            .restore_example(100 + i as u32, k.photo.clone(), &k.embeddings)
             .expect("restore");
     }
     restored.load_model(&saved).expect("load");
@@ -138,7 +138,7 @@ fn a_stored_head_and_photos_come_back_with_identical_predictions() {
     short.pop();
     assert!(
         restored
-            .restore_example(1, &kept[0].1.photo, &short)
+            .restore_example(1, kept[0].1.photo.clone(), &short)
             .is_err()
     );
     trained.reset();
@@ -367,7 +367,7 @@ fn damaged_and_hostile_files_are_refused_with_what_is_wrong() {
             .filter(|(l, _)| *l < 2)
             .enumerate()
         {
-            block_on(engine.add_example(i as u32, &bytes)).expect("example");
+            block_on(engine.add_example(i as u32, &bytes, true)).expect("example");
             labelled.push((i as u32, label));
         }
         let saved = block_on(engine.train(

@@ -40,8 +40,8 @@ pub(super) async fn answer(
             method,
             bytes,
         } => explain(engine, id, class_index, method, &bytes, to).await,
-        Request::AddExample { id, bytes } => {
-            let result = engine.add_example(id, &bytes).await;
+        Request::AddExample { id, bytes, keep } => {
+            let result = engine.add_example(id, &bytes, keep).await;
             to.send(Response::ExampleAdded { id, result });
         }
         Request::RestoreExample {
@@ -49,7 +49,7 @@ pub(super) async fn answer(
             photo,
             embeddings,
         } => {
-            let result = engine.restore_example(id, &photo, &embeddings);
+            let result = engine.restore_example(id, photo, &embeddings);
             to.send(Response::ExampleRestored { id, result });
         }
         Request::RemoveExample { id } => engine.remove_example(id),

@@ -11,8 +11,8 @@ use web_time::Instant;
 use super::answer::Respond;
 use super::photo_cache::PhotoCache;
 use super::teach::{
-    Example, KeptExample, PersonalClassifier, PersonalModel, TrainProgress, TrainSettings,
-    thumbnail_jpeg,
+    Example, KeptExample, KeptPhoto, PersonalClassifier, PersonalModel, TrainProgress,
+    TrainSettings, thumbnail_jpeg,
 };
 use crate::backend_race::{PROBE_RUNS, Probe, median, probe_photo, probe_pixels};
 use crate::formats::project_file::{Project, SavedModel};
@@ -229,15 +229,23 @@ impl Engine {
         Ok(heatmap(method, class_index, &map, started))
     }
 
-    /// Decodes and embeds a training photo (clean and augmented views) and keeps it; answers
-    /// with what the page stores of it.
-    pub async fn add_example(&mut self, id: u32, bytes: &[u8]) -> Result<KeptExample, PhotoError> {
+    /// Decodes and embeds a training photo (clean and augmented views); answers with what the
+    /// page stores of it. `keep`: the engine keeps it to train on (a helper of the page's pool
+    /// does not: the page hands the photo to the engine that trains).
+    pub async fn add_example(
+        &mut self,
+        id: u32,
+        bytes: &[u8],
+        keep: bool,
+    ) -> Result<KeptExample, PhotoError> {
         let image = decode(bytes)?;
-        let example = super::teach::make_example(&self.model, &image, u64::from(id), &self.device)
-            .await
-            .map_err(inference)?;
-        let kept = example.keep();
-        self.examples.insert(id, example);
+        let (example, kept) =
+            super::teach::make_example(&self.model, &image, u64::from(id), &self.device)
+                .await
+                .map_err(inference)?;
+        if keep {
+            self.examples.insert(id, example);
+        }
         Ok(kept)
     }
 
@@ -245,11 +253,11 @@ impl Engine {
     pub fn restore_example(
         &mut self,
         id: u32,
-        photo: &[u8],
+        photo: Vec<u8>,
         embeddings: &[f32],
     ) -> Result<(), PhotoError> {
-        let image = decode(photo)?;
-        let example = Example::from_kept(image, embeddings).map_err(PhotoError::Stored)?;
+        let photo = KeptPhoto::new(photo)?;
+        let example = Example::from_kept(photo, embeddings).map_err(PhotoError::Stored)?;
         self.examples.insert(id, example);
         Ok(())
     }

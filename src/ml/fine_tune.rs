@@ -8,6 +8,8 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
+use std::borrow::Cow;
+
 use burn::prelude::*;
 use image::RgbImage;
 
@@ -17,6 +19,24 @@ use super::personal_head::{PersonalHead, class_weights};
 use super::preprocess::normalise;
 use super::readback::{ReadbackError, read_floats};
 use super::split::SplitMix64;
+
+/// A training photo as fine-tuning reads it: each step asks for the photos it picked, so a set
+/// kept compressed is decoded a batch at a time, never all at once.
+pub trait TrainingPhoto {
+    fn image(&self) -> Cow<'_, RgbImage>;
+}
+
+impl TrainingPhoto for RgbImage {
+    fn image(&self) -> Cow<'_, RgbImage> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<T: TrainingPhoto> TrainingPhoto for &T {
+    fn image(&self) -> Cow<'_, RgbImage> {
+        (**self).image()
+    }
+}
 
 /// The trainable top of the network.
 #[derive(Module, Debug)]
@@ -121,10 +141,10 @@ pub async fn loss_on(
 }
 
 /// Trains `top` on augmented views of `photos`; `on_step(step, loss)` resolves to false to stop.
-pub async fn fine_tune<F: Future<Output = bool>>(
+pub async fn fine_tune<P: TrainingPhoto, F: Future<Output = bool>>(
     model: &EfficientNetLite0,
     top: TunableTop,
-    photos: &[(RgbImage, usize)],
+    photos: &[(P, usize)],
     classes: usize,
     config: &FineTuneConfig,
     mut on_step: impl FnMut(usize, f64) -> F,
@@ -147,7 +167,7 @@ pub async fn fine_tune<F: Future<Output = bool>>(
             .collect();
         let views: Vec<RgbImage> = picks
             .iter()
-            .map(|&i| random_view(&photos[i].0, &mut rng))
+            .map(|&i| random_view(&photos[i].0.image(), &mut rng))
             .collect();
         let frozen = frozen_prefix(model, tuned, batch_tensor(&views, &device)).autodiff();
         let targets = Tensor::from_data(

@@ -85,11 +85,14 @@ pub enum Request {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
-    /// A training photo: the worker embeds it at once and keeps it.
+    /// A training photo: the worker embeds it at once and answers what the page stores of it.
+    /// `keep`: the engine also keeps it to train on; a helper of the page's pool does not (the
+    /// page hands the stored photo to the engine that trains, as `RestoreExample`).
     AddExample {
         id: u32,
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
+        keep: bool,
     },
     /// A training photo the page had stored: its kept copy and embeddings, not embedded again.
     RestoreExample {
@@ -489,6 +492,7 @@ mod tests {
             Request::AddExample {
                 id: 2,
                 bytes: Vec::new(),
+                keep: true,
             },
             Request::RestoreExample {
                 id: 3,
@@ -539,7 +543,8 @@ mod tests {
         assert!(matches!(
             Request::AddExample {
                 id: 2,
-                bytes: Vec::new()
+                bytes: Vec::new(),
+                keep: true,
             }
             .unanswered()
             .as_slice(),

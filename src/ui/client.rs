@@ -870,7 +870,11 @@ impl EngineClient {
                     (Ok(bytes), Work::Classify) => {
                         client.link.send(Request::Classify { id, bytes })
                     }
-                    (Ok(bytes), Work::Learn) => client.link.send(Request::AddExample { id, bytes }),
+                    (Ok(bytes), Work::Learn) => client.link.send(Request::AddExample {
+                        id,
+                        bytes,
+                        keep: true,
+                    }),
                     (Err(message), _) => {
                         client.queue.borrow_mut().settle(id);
                         match work {

@@ -83,7 +83,7 @@ pub fn engine_with_examples(per_class: usize) -> (Engine, Vec<(u32, usize)>) {
     let mut labelled = Vec::new();
     for (i, (label, bytes)) in crops(0, per_class, 1).into_iter().enumerate() {
         let id = 1000 + i as u32;
-        block_on(engine.add_example(id, &bytes)).expect("example");
+        block_on(engine.add_example(id, &bytes, true)).expect("example");
         labelled.push((id, label));
     }
     (engine, labelled)

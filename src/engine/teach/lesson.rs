@@ -6,12 +6,11 @@ use std::cell::Cell;
 use std::collections::HashMap;
 
 use burn::prelude::*;
-use image::RgbImage;
 
-use super::{Example, K_FOLD_BELOW, PersonalModel, warnings};
+use super::{Example, K_FOLD_BELOW, KeptPhoto, PersonalModel, warnings};
 use crate::formats::metrics::{Evaluation, evaluate};
 use crate::formats::records::{HeldOut, TrainMode, TrainProgress, TrainSettings, TrainingSummary};
-use crate::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune, frozen_prefix};
+use crate::ml::fine_tune::{FineTuneConfig, TrainingPhoto, TunableTop, fine_tune, frozen_prefix};
 use crate::ml::model::{EfficientNetLite0, INPUT_SIZE};
 use crate::ml::personal_head::{
     EpochReport, Examples, HeadTrainingConfig, PersonalHead, TrainedHead, assess, train_head,
@@ -362,9 +361,9 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
         train: &[usize],
         stop: &Cell<bool>,
     ) -> Result<TunableTop, ReadbackError> {
-        let photos: Vec<(RgbImage, usize)> = train
+        let photos: Vec<(&KeptPhoto, usize)> = train
             .iter()
-            .map(|&i| (self.data.examples[i].photo.clone(), self.data.labels[i]))
+            .map(|&i| (&self.data.examples[i].photo, self.data.labels[i]))
             .collect();
         let steps = self.settings.epochs.clamp(5, 40);
         let config = FineTuneConfig::new()
@@ -404,7 +403,7 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
         for chunk in indices.chunks(4) {
             let pixels: Vec<f32> = chunk
                 .iter()
-                .flat_map(|&i| normalise(&model_view(&self.data.examples[i].photo).0))
+                .flat_map(|&i| normalise(&model_view(&self.data.examples[i].photo.image()).0))
                 .collect();
             let batch = Tensor::<4>::from_data(
                 TensorData::new(pixels, [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE]),

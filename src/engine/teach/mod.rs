@@ -10,6 +10,8 @@
 mod lesson;
 pub mod project;
 
+use std::borrow::Cow;
+
 use burn::prelude::*;
 use image::RgbImage;
 
@@ -17,10 +19,10 @@ pub use crate::formats::records::{
     AUGMENTED_VIEWS, HeldOut, KeptExample, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
 };
 use crate::ml::augment::random_view;
-use crate::ml::fine_tune::{TunableTop, frozen_prefix};
+use crate::ml::fine_tune::{TrainingPhoto, TunableTop, frozen_prefix};
 use crate::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
 use crate::ml::personal_head::{EpochReport, PersonalHead};
-use crate::ml::preprocess::{encode_jpeg, model_view, normalise};
+use crate::ml::preprocess::{DecodeError, decode, encode_jpeg, model_view, normalise};
 use crate::ml::readback::{ReadbackError, read_floats};
 use crate::ml::split::SplitMix64;
 pub use lesson::train;
@@ -36,11 +38,36 @@ pub const KEPT_SIDE: u32 = 320;
 pub const THUMBNAIL_SIDE: u32 = 128;
 
 /// A training photo, kept small: its clean and augmented embeddings and (for fine-tuning) the
-/// upright photo downscaled.
+/// upright photo downscaled, as a JPEG.
 pub struct Example {
     pub clean: Vec<f32>,
     pub augmented: Vec<Vec<f32>>,
-    pub photo: RgbImage,
+    pub photo: KeptPhoto,
+}
+
+/// The kept copy of a training photo (at most `KEPT_SIDE` on its longest side), held as the JPEG
+/// the page stores: a tenth of its decoded size, so thousands of photos fit in an engine. It is
+/// decoded only when fine-tuning or evaluation picks it.
+pub struct KeptPhoto {
+    jpeg: Vec<u8>,
+}
+
+impl KeptPhoto {
+    /// Checks once, as the photo is taken in, that it decodes, so later decoding cannot fail.
+    pub fn new(jpeg: Vec<u8>) -> Result<Self, DecodeError> {
+        decode(&jpeg)?;
+        Ok(Self { jpeg })
+    }
+
+    pub fn jpeg(&self) -> &[u8] {
+        &self.jpeg
+    }
+}
+
+impl TrainingPhoto for KeptPhoto {
+    fn image(&self) -> Cow<'_, RgbImage> {
+        Cow::Owned(decode(&self.jpeg).expect("a kept photo is checked to decode when it is kept"))
+    }
 }
 
 /// A small JPEG of a photo for showing it in a list.
@@ -53,20 +80,8 @@ pub fn thumbnail_jpeg(image: &RgbImage) -> Vec<u8> {
 }
 
 impl Example {
-    pub fn keep(&self) -> KeptExample {
-        KeptExample {
-            photo: encode_jpeg(&self.photo, 90),
-            thumbnail: thumbnail_jpeg(&self.photo),
-            embeddings: std::iter::once(&self.clean)
-                .chain(&self.augmented)
-                .flatten()
-                .copied()
-                .collect(),
-        }
-    }
-
     /// Rebuilds an example from its stored photo and embeddings.
-    pub fn from_kept(photo: RgbImage, embeddings: &[f32]) -> Result<Self, String> {
+    pub fn from_kept(photo: KeptPhoto, embeddings: &[f32]) -> Result<Self, String> {
         let views = 1 + AUGMENTED_VIEWS;
         if embeddings.len() != views * FEATURE_CHANNELS {
             return Err(format!(
@@ -152,27 +167,36 @@ pub async fn embed_views(
     Ok(out)
 }
 
-/// Embeds a new training photo: its clean centre view and `AUGMENTED_VIEWS` random views.
+/// Embeds a new training photo (its clean centre view and `AUGMENTED_VIEWS` random views) and
+/// makes the copies that are kept of it: the example an engine trains on, and what the page
+/// stores (the same JPEG, a thumbnail, the embeddings).
 pub async fn make_example(
     model: &EfficientNetLite0,
     image: &RgbImage,
     seed: u64,
     device: &Device,
-) -> Result<Example, ReadbackError> {
+) -> Result<(Example, KeptExample), ReadbackError> {
     let mut rng = SplitMix64::new(seed);
     let mut views = vec![model_view(image).0];
     views.extend((0..AUGMENTED_VIEWS).map(|_| random_view(image, &mut rng)));
-    let mut embeddings = embed_views(model, &views, device).await?;
-    let clean = embeddings.remove(0);
-    // Keep a small copy for on-the-fly augmentation when fine-tuning blocks.
+    let embeddings = embed_views(model, &views, device).await?;
     let side = KEPT_SIDE;
     let small =
         image::imageops::thumbnail(image, side.min(image.width()), side.min(image.height()));
-    Ok(Example {
-        clean,
-        augmented: embeddings,
-        photo: small,
-    })
+    let jpeg = encode_jpeg(&small, 90);
+    let kept = KeptExample {
+        photo: jpeg.clone(),
+        thumbnail: thumbnail_jpeg(&small),
+        embeddings: embeddings.iter().flatten().copied().collect(),
+    };
+    let mut rows = embeddings.into_iter();
+    let example = Example {
+        clean: rows.next().unwrap_or_default(),
+        augmented: rows.collect(),
+        // Encoded just now: it decodes.
+        photo: KeptPhoto { jpeg },
+    };
+    Ok((example, kept))
 }
 
 /// Warnings a person should see before trusting the numbers.

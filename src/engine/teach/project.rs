@@ -23,7 +23,7 @@ pub async fn teach_project<F: Future<Output = bool>>(
     for (i, photo) in project.photos.iter().enumerate() {
         let id = i as u32;
         engine
-            .restore_example(id, &photo.jpeg, &photo.embeddings)
+            .restore_example(id, photo.jpeg.clone(), &photo.embeddings)
             .map_err(|error| unusable(i, &photo.name, error))?;
         labelled.push((id, photo.class));
     }
@@ -80,7 +80,7 @@ pub async fn project_from_folder(
             continue;
         };
         let class_name = admitted.class.clone();
-        match engine.add_example(id as u32, &bytes).await {
+        match engine.add_example(id as u32, &bytes, false).await {
             Ok(kept) => {
                 let class = match project.classes.iter().position(|c| *c == admitted.class) {
                     Some(index) => index,
@@ -98,7 +98,6 @@ pub async fn project_from_folder(
             }
             Err(error) => import.refuse(&path, &class_name, Skip::Unreadable(error.to_string())),
         }
-        engine.remove_example(id as u32);
     }
     (project, import.into_report())
 }
