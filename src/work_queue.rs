@@ -1,8 +1,9 @@
 //! The page's queue of photos waiting for the engine: photos to classify and training photos to
-//! embed, served oldest first, at most `limit` handed to the engine at a time so that dropping
-//! five hundred photos reads five hundred files lazily (memory stays bounded).
+//! embed, served oldest first, at most `limit` handed to each worker at a time so that dropping
+//! five thousand photos reads five thousand files lazily (memory stays bounded). The workers are
+//! the engine (`ENGINE`) and the helpers of the page's pool, each taking the work it can do.
 //!
-//! A job stays in the queue until its answer has come, so that the photos a lost engine held
+//! A job stays in the queue until its answer has come, so that the photos a lost worker held
 //! can go back to the front and be asked again. Generic over the file handle (`web_sys::File` on
 //! the page, anything in the tests): plain data, tested natively.
 
@@ -23,11 +24,15 @@ pub struct Job<F> {
     pub file: F,
 }
 
-/// A job handed to the engine, and whether it is still wanted if the engine is lost.
+/// The worker slot of the engine itself; the pool's helpers have the slots after it.
+pub const ENGINE: u32 = 0;
+
+/// A job handed to a worker, and whether it is still wanted if that worker is lost.
 #[derive(Debug)]
 struct Out<F> {
     job: Job<F>,
     wanted: bool,
+    worker: u32,
 }
 
 #[derive(Debug)]
@@ -51,15 +56,22 @@ impl<F: Clone> WorkQueue<F> {
         self.waiting.push_back(Job { id, work, file });
     }
 
-    /// The next job for the engine, when fewer than `limit` are out.
+    /// The next job for the engine, when fewer than `limit` are out there.
     pub fn hand_out(&mut self) -> Option<Job<F>> {
-        if self.out.len() >= self.limit {
+        self.hand_out_to(ENGINE, |_| true)
+    }
+
+    /// The oldest job `worker` takes, when fewer than `limit` are out there.
+    pub fn hand_out_to(&mut self, worker: u32, takes: impl Fn(Work) -> bool) -> Option<Job<F>> {
+        if self.out.iter().filter(|o| o.worker == worker).count() >= self.limit {
             return None;
         }
-        let job = self.waiting.pop_front()?;
+        let at = self.waiting.iter().position(|job| takes(job.work))?;
+        let job = self.waiting.remove(at)?;
         self.out.push(Out {
             job: job.clone(),
             wanted: true,
+            worker,
         });
         Some(job)
     }
@@ -87,13 +99,20 @@ impl<F: Clone> WorkQueue<F> {
         }
     }
 
-    /// The engine was lost with these jobs out: the wanted ones go back to the front of the
-    /// queue in the order they were handed out; answers to the others will never come. Returns
-    /// the jobs put back.
+    /// The engine was lost with these jobs out (see `requeue_out_of`).
     pub fn requeue_out(&mut self) -> Vec<Job<F>> {
-        let again: Vec<Job<F>> = self
-            .out
-            .drain(..)
+        self.requeue_out_of(ENGINE)
+    }
+
+    /// `worker` was lost with these jobs out: the wanted ones go back to the front of the queue
+    /// in the order they were handed out; answers to the others will never come. Jobs out with
+    /// other workers stay out. Returns the jobs put back.
+    pub fn requeue_out_of(&mut self, worker: u32) -> Vec<Job<F>> {
+        let (lost, kept): (Vec<Out<F>>, Vec<Out<F>>) =
+            self.out.drain(..).partition(|o| o.worker == worker);
+        self.out = kept;
+        let again: Vec<Job<F>> = lost
+            .into_iter()
             .filter(|o| o.wanted)
             .map(|o| o.job)
             .collect();
@@ -112,7 +131,7 @@ impl<F: Clone> WorkQueue<F> {
         self.waiting.iter()
     }
 
-    /// Jobs handed out and not yet answered.
+    /// Jobs handed out (to any worker) and not yet answered.
     pub fn out(&self) -> usize {
         self.out.len()
     }
@@ -205,5 +224,27 @@ mod tests {
         let left: Vec<u32> = queue.waiting().map(|job| job.id).collect();
         assert_eq!(left, vec![1, 3, 5]);
         assert!(queue.requeue_out().is_empty(), "photo 0 was cleared");
+    }
+
+    #[test]
+    fn a_helper_takes_only_its_work_within_its_own_limit_and_its_loss_leaves_the_engines_out() {
+        let learn = |work| work == Work::Learn;
+        let mut queue = queue_of(8);
+        // The helper passes over photos to classify; its limit is its own.
+        let helper: Vec<u32> = std::iter::from_fn(|| queue.hand_out_to(1, learn))
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(helper, vec![1, 3]);
+        let engine: Vec<u32> = std::iter::from_fn(|| queue.hand_out())
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(engine, vec![0, 2]);
+        assert_eq!(queue.out(), 4);
+        // The helper is lost: its photos go back first, the engine's stay out.
+        assert_eq!(ids(&queue.requeue_out_of(1)), vec![1, 3]);
+        assert_eq!(queue.out(), 2);
+        assert_eq!(queue.hand_out_to(2, learn).map(|j| j.id), Some(1));
+        queue.settle(0);
+        assert_eq!(queue.hand_out().map(|j| j.id), Some(3));
     }
 }

@@ -39,6 +39,14 @@ pub(super) fn fused_gpu_kernels() -> bool {
         != Some("off")
 }
 
+/// `?workers=N`: how many workers embed training photos, the engine included (the pool's
+/// benchmark compares one with several; otherwise the machine's cores and memory decide).
+pub(super) fn workers() -> Option<usize> {
+    query()
+        .and_then(|params| params.get("workers"))
+        .and_then(|n| n.parse().ok())
+}
+
 /// `?bench&race=webgpu-wins` (or `webgpu-trains`): WebGPU wins the backend race at answering
 /// photos (or at training) whatever the times, its answers still checked, so that the switch and
 /// the separate trainer are tested on a software adapter.

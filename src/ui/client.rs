@@ -6,7 +6,8 @@
 //! lazily instead of copying them all into the worker at once (memory stays bounded), and every
 //! card still fills in the moment its own answer arrives. The files stay referenced until their
 //! answer has come, so that a worker that is lost can be replaced and asked again
-//! (`recovery.rs`, `work_queue.rs`).
+//! (`recovery.rs`, `work_queue.rs`). Training photos are embedded by the engine and the helpers of
+//! the page's pool (`pool.rs`), `IN_FLIGHT` at a time each.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -22,13 +23,14 @@ use super::keep::Keeper;
 use super::link::EngineLink;
 use super::next_task::next_task;
 use super::photo_ids::PhotoIds;
+use super::pool::Pool;
 use super::recovery::{MAX_RESTARTS, Recovery, TRAINING_STOPPED};
 use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
 use crate::protocol::{
     BackendChoice, BackendInfo, BackendKind, EngineError, Fault, Probe, Request, Response,
     SaliencyMethod, TrainMode,
 };
-use crate::work_queue::{Job, Work, WorkQueue};
+use crate::work_queue::{ENGINE, Job, Work, WorkQueue};
 
 /// Two in flight: one being classified, one being decoded/sent, so the worker never idles.
 const IN_FLIGHT: usize = 2;
@@ -53,6 +55,8 @@ pub struct EngineClient {
     pub folder_import: Rc<FolderImporter>,
     /// The engine that answers the person.
     link: Rc<EngineLink>,
+    /// Helpers that embed training photos beside the engine.
+    pub pool: Pool,
     /// Photos waiting for the engine, and those it holds (`work_queue`).
     queue: Rc<RefCell<WorkQueue<web_sys::File>>>,
     ids: Rc<PhotoIds>,
@@ -115,6 +119,7 @@ impl EngineClient {
                 folder_import: Rc::new(FolderImporter::new(Rc::clone(&teach))),
                 teach,
                 cards: Cards::default(),
+                pool: Pool::new(Rc::clone(&link)),
                 link,
                 queue,
                 ids,
@@ -150,6 +155,43 @@ impl EngineClient {
             self.on_contender_response(response);
         } else if self.trainer_serial() == Some(serial) {
             self.on_trainer_response(response);
+        } else if let Some(slot) = self.pool.slot_of(serial) {
+            self.on_helper_response(slot, response);
+        }
+    }
+
+    /// A helper's answers: its embedded photos are the engine's too; a helper that fails is let
+    /// go and its photos are asked of the others.
+    fn on_helper_response(self: &Rc<Self>, slot: u32, response: Response) {
+        match response {
+            Response::Ready { .. } => self.pool.set_ready(slot),
+            Response::ExampleAdded { id, result } => self.on_example_added(id, result, false),
+            Response::InitFailed { .. } | Response::EngineLost { .. } => {
+                self.pool.let_go(slot);
+                self.queue.borrow_mut().requeue_out_of(slot);
+            }
+            _ => return,
+        }
+        self.pump();
+    }
+
+    /// A training photo embedded by the engine (`kept_there`) or by a helper, whose answer the
+    /// engine is then handed.
+    fn on_example_added(
+        self: &Rc<Self>,
+        id: u32,
+        result: Result<crate::protocol::KeptExample, crate::protocol::PhotoError>,
+        kept_there: bool,
+    ) {
+        self.queue.borrow_mut().settle(id);
+        match result {
+            Ok(kept) => {
+                self.keeper.keep_example(id, kept, !kept_there);
+                self.teach.set_example_state(id, ExampleState::Ready);
+            }
+            Err(error) => self
+                .teach
+                .set_example_state(id, ExampleState::Failed(error.to_string())),
         }
     }
 
@@ -401,16 +443,7 @@ impl EngineClient {
                 self.pump();
             }
             Response::ExampleAdded { id, result } => {
-                self.queue.borrow_mut().settle(id);
-                match result {
-                    Ok(kept) => {
-                        self.teach.set_example_state(id, ExampleState::Ready);
-                        self.keeper.keep_example(id, kept);
-                    }
-                    Err(error) => self
-                        .teach
-                        .set_example_state(id, ExampleState::Failed(error.to_string())),
-                }
+                self.on_example_added(id, result, true);
                 self.pump();
             }
             Response::ExampleRestored { id, result } => self.teach.set_example_state(
@@ -851,44 +884,83 @@ impl EngineClient {
         true
     }
 
-    /// Hands queued photos to the worker while fewer than `IN_FLIGHT` are there.
+    /// Hands queued photos to the engine, and training photos to the pool's helpers, while
+    /// fewer than `IN_FLIGHT` are out with each.
     pub(super) fn pump(self: &Rc<Self>) {
         // A winning contender is about to take over: new work waits for it.
         if !self.is_ready() || self.race.switching() {
             return;
         }
-        loop {
-            let Some(Job { id, work, file }) = self.queue.borrow_mut().hand_out() else {
-                return;
-            };
-            if work == Work::Classify {
-                self.cards.set_state(id, CardState::Working);
+        while let Some(job) = self.queue.borrow_mut().hand_out() {
+            self.send_job(job, ENGINE);
+        }
+        self.grow_pool();
+        for slot in self.pool.ready() {
+            let learn = |work| work == Work::Learn;
+            while let Some(job) = self.queue.borrow_mut().hand_out_to(slot, learn) {
+                self.send_job(job, slot);
             }
-            let client = Rc::clone(self);
-            wasm_bindgen_futures::spawn_local(async move {
-                match (read_file(&file).await, work) {
-                    (Ok(bytes), Work::Classify) => {
-                        client.link.send(Request::Classify { id, bytes })
-                    }
-                    (Ok(bytes), Work::Learn) => client.link.send(Request::AddExample {
+        }
+    }
+
+    /// Starts the pool's helpers once training photos wait beyond what the engine holds, when the
+    /// engine answers on the CPU and no race is being run (`pool.rs`).
+    fn grow_pool(&self) {
+        let settled = matches!(
+            self.race_state.get_untracked(),
+            RaceState::Forced | RaceState::Unavailable(_) | RaceState::Decided { .. }
+        );
+        let waiting = || {
+            self.queue
+                .borrow()
+                .waiting()
+                .any(|job| job.work == Work::Learn)
+        };
+        if !self.pool.started()
+            && settled
+            && self.link.kind() == BackendKind::Cpu
+            && self.trainer.borrow().is_none()
+            && waiting()
+        {
+            self.pool.start();
+        }
+    }
+
+    /// Reads a job's file and sends it to worker `slot` (the engine, or a helper).
+    fn send_job(self: &Rc<Self>, Job { id, work, file }: Job<web_sys::File>, slot: u32) {
+        if work == Work::Classify {
+            self.cards.set_state(id, CardState::Working);
+        }
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            match (read_file(&file).await, work) {
+                (Ok(bytes), Work::Classify) => client.link.send(Request::Classify { id, bytes }),
+                (Ok(bytes), Work::Learn) if slot == ENGINE => {
+                    client.link.send(Request::AddExample {
                         id,
                         bytes,
                         keep: true,
-                    }),
-                    (Err(message), _) => {
-                        client.queue.borrow_mut().settle(id);
-                        match work {
-                            Work::Classify => {
-                                client.cards.set_state(id, CardState::Failed(message))
-                            }
-                            Work::Learn => client
-                                .teach
-                                .set_example_state(id, ExampleState::Failed(message)),
-                        }
-                        client.pump();
-                    }
+                    })
                 }
-            });
-        }
+                (Ok(bytes), Work::Learn) => client.pool.send(
+                    slot,
+                    Request::AddExample {
+                        id,
+                        bytes,
+                        keep: false,
+                    },
+                ),
+                (Err(message), _) => {
+                    client.queue.borrow_mut().settle(id);
+                    match work {
+                        Work::Classify => client.cards.set_state(id, CardState::Failed(message)),
+                        Work::Learn => client
+                            .teach
+                            .set_example_state(id, ExampleState::Failed(message)),
+                    }
+                    client.pump();
+                }
+            }
+        });
     }
 }

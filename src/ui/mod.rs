@@ -14,6 +14,7 @@ mod next_task;
 mod offline;
 mod photo_ids;
 mod photo_view;
+mod pool;
 mod prediction_row;
 mod recovery;
 mod remote;
@@ -59,6 +60,7 @@ fn App() -> impl IntoView {
     let notice = client.with_value(|c| c.notice);
     let cards = client.with_value(|c| c.cards.cards);
     let race = client.with_value(|c| c.race_state);
+    let workers = client.with_value(|c| c.pool.working);
 
     // Pasting an image anywhere on the page adds it, like dropping it.
     let paste = window_event_listener(leptos::ev::paste, move |event| {
@@ -96,7 +98,7 @@ fn App() -> impl IntoView {
                 <h1>"Glimpse"</h1>
                 <p class="tagline">"Private image classification. Your photos never leave this device."</p>
             </div>
-            <StatusBar status=status race=race />
+            <StatusBar status=status race=race workers=workers />
         </header>
         <main>
             {move || notice.get().map(|text| view! {

@@ -25,7 +25,11 @@ fn megabytes(bytes: u64) -> String {
 }
 
 #[component]
-pub fn StatusBar(status: RwSignal<ModelStatus>, race: RwSignal<RaceState>) -> impl IntoView {
+pub fn StatusBar(
+    status: RwSignal<ModelStatus>,
+    race: RwSignal<RaceState>,
+    workers: RwSignal<usize>,
+) -> impl IntoView {
     let state = move || match status.get() {
         ModelStatus::Loading { .. } => "loading",
         ModelStatus::Ready { .. } => "ready",
@@ -82,11 +86,15 @@ pub fn StatusBar(status: RwSignal<ModelStatus>, race: RwSignal<RaceState>) -> im
             data-software=move || backend().map(|b| b.software.to_string())
             data-race=move || race_text().0
             data-cpu-ms=move || verdict().map(|v| format!("{:.1}", v.cpu_ms))
-            data-webgpu-ms=move || verdict().and_then(|v| v.webgpu_ms).map(|ms| format!("{ms:.1}"))>
+            data-webgpu-ms=move || verdict().and_then(|v| v.webgpu_ms).map(|ms| format!("{ms:.1}"))
+            data-workers=move || workers.get()>
             {move || match backend() {
                 Some(b) => backend_text(&b),
                 None => "Backend: starting…".to_string(),
             }}
+            {move || (workers.get() > 1).then(|| view! {
+                <span class="workers">{format!(" · {} workers embedding", workers.get())}</span>
+            })}
             {move || race_text().1.map(|figures| view! {
                 <span class="race" data-testid="backend-race">{format!(" — {figures}")}</span>
             })}

@@ -70,7 +70,8 @@ async function trainAndCheckUnseen(page: Page, glimpse: GlimpsePage, labels: Rec
 
 test('a picked folder becomes classes: subfolders by name, litter and duplicates left out, trained, and not imported twice', async ({ page }, testInfo) => {
   const glimpse = new GlimpsePage(page);
-  await glimpse.open('cpu');
+  // Two workers embed: the engine and a helper of the pool, whose photos the engine trains on.
+  await glimpse.open('cpu', 'workers=2');
   await glimpse.waitReady();
   // A class the person already has takes the photos of the folder of the same name (any case).
   await page.getByTestId('class').first().getByTestId('class-name-input').fill('Brick');
@@ -104,6 +105,8 @@ test('a picked folder becomes classes: subfolders by name, litter and duplicates
   expect(await classCounts(page)).toEqual({ Brick: '10', grass: '10', gravel: '10' });
   await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(30, { timeout: 180_000 });
   await expect(page.getByTestId('folder-import-progress')).toHaveCount(0);
+  await expect(glimpse.backend()).toHaveAttribute('data-workers', '2');
+  await expect(glimpse.backend()).toContainText('2 workers embedding');
   await page.locator('section.teach').screenshot({ path: path.join(__dirname, 'artifacts', 'folder-import.png') });
   await testInfo.attach('folder-import', { path: path.join(__dirname, 'artifacts', 'folder-import.png'), contentType: 'image/png' });
 
@@ -123,7 +126,8 @@ test('a picked folder becomes classes: subfolders by name, litter and duplicates
 
 test('a zip with a root folder, unicode class names and macOS litter, picked or dropped on the Teach panel', async ({ page }) => {
   const glimpse = new GlimpsePage(page);
-  await glimpse.open('cpu');
+  // One worker: the engine embeds every photo itself.
+  await glimpse.open('cpu', 'workers=1');
   await glimpse.waitReady();
   const names = { brick: 'Ziegel 🧱', grass: 'Gräser', gravel: 'Kies' };
   const entries: Record<string, Uint8Array> = {};
@@ -135,6 +139,7 @@ test('a zip with a root folder, unicode class names and macOS litter, picked or 
   await expect(summary).toHaveAttribute('data-added', '30');
   expect(await classCounts(page)).toEqual({ 'Ziegel 🧱': '10', 'Gräser': '10', Kies: '10' });
   await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(30, { timeout: 180_000 });
+  await expect(glimpse.backend()).toHaveAttribute('data-workers', '1');
   await trainAndCheckUnseen(page, glimpse, names);
 
   // A zip dropped on the panel (outside any class) goes the same way: new photos into a new class.

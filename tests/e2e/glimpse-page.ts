@@ -46,8 +46,10 @@ export class GlimpsePage {
     page.on('pageerror', (error) => this.consoleErrors.push(`page error: ${error.message}`));
   }
 
-  async open(backend: 'cpu' | 'webgpu' | null) {
-    await this.page.goto(backend ? `./?backend=${backend}` : './');
+  /** `more`: further query parameters, such as `workers=2`. */
+  async open(backend: 'cpu' | 'webgpu' | null, more = '') {
+    const query = [backend ? `backend=${backend}` : '', more].filter(Boolean).join('&');
+    await this.page.goto(query ? `./?${query}` : './');
   }
 
   status(): Locator {

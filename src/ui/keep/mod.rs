@@ -313,12 +313,20 @@ impl Keeper {
         }
     }
 
-    /// Stores a training photo once the engine has embedded it.
-    pub(super) fn keep_example(self: &Rc<Self>, id: u32, kept: KeptExample) {
+    /// Stores a training photo once it is embedded; one a helper embedded (`to_engine`) goes to
+    /// the engine too, which trains on it.
+    pub(super) fn keep_example(self: &Rc<Self>, id: u32, kept: KeptExample, to_engine: bool) {
         // Removed while it was being embedded: nothing to keep.
         let Some(class) = self.teach.class_of(id) else {
             return;
         };
+        if to_engine {
+            self.link.send(Request::RestoreExample {
+                id,
+                photo: kept.photo.clone(),
+                embeddings: kept.embeddings.clone(),
+            });
+        }
         let (name, content_hash) = class
             .photos
             .with_untracked(|p| {
