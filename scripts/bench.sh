@@ -7,6 +7,7 @@
 #   teach-timings     embedding throughput, head training (3 x 30 photos), head + last blocks
 #   gpu-work          WebGPU dispatches, submits, read-backs and pipelines per forward pass
 #   memory            engine memory over 500 consecutive photos
+#   many-photos       a labelled folder of PHOTOS (default 500) photos: 1 worker vs the pool
 # BENCH_RUNS (default 30) and BENCH_WARMUP (default 3) set the latency runs; BENCH_BACKENDS
 # (default cpu,webgpu) the paths.
 set -euo pipefail
@@ -14,4 +15,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 trunk build --release
 scripts/onnx.sh
-E2E_DIR=bench npx playwright test compare gpu-work first-prediction teach-timings memory
+E2E_DIR=bench npx playwright test compare gpu-work first-prediction teach-timings memory many-photos
