@@ -19,8 +19,10 @@ use leptos::prelude::*;
 use super::link::{EngineLink, Link};
 use crate::protocol::{BackendKind, Request};
 
-/// What one CPU worker holds at most while embedding (model, weights, wasm heap), as
-/// `bench/many-photos.mjs` measures it: the pool stays within a quarter of the device's memory.
+/// What the pool counts for one CPU worker: a budget, not a measurement. The engine's wasm memory
+/// was 75 MB with 500 training photos (`bench/many-photos.spec.ts`), about 42 MB of it the model,
+/// so this leaves room for the examples of a few thousand photos; a helper keeps none. The pool
+/// stays within a quarter of the device's memory.
 const WORKER_MB: f64 = 300.0;
 /// The most workers (the engine included), whatever the machine.
 const MAX_WORKERS: usize = 8;
