@@ -27,8 +27,8 @@ use super::pool::Pool;
 use super::recovery::{MAX_RESTARTS, Recovery, TRAINING_STOPPED};
 use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
 use crate::protocol::{
-    BackendChoice, BackendInfo, BackendKind, EngineError, Fault, Probe, Request, Response,
-    SaliencyMethod, TrainMode,
+    BackendChoice, BackendInfo, BackendKind, EngineError, Fault, KeptExample, PhotoError, Probe,
+    Request, Response, SaliencyMethod, TrainMode,
 };
 use crate::work_queue::{ENGINE, Job, Work, WorkQueue};
 
@@ -180,7 +180,7 @@ impl EngineClient {
     fn on_example_added(
         self: &Rc<Self>,
         id: u32,
-        result: Result<crate::protocol::KeptExample, crate::protocol::PhotoError>,
+        result: Result<KeptExample, PhotoError>,
         kept_there: bool,
     ) {
         self.queue.borrow_mut().settle(id);
@@ -891,13 +891,14 @@ impl EngineClient {
         if !self.is_ready() || self.race.switching() {
             return;
         }
-        while let Some(job) = self.queue.borrow_mut().hand_out() {
+        // Each job is taken with the queue borrowed only for that moment.
+        while let Some(job) = self.next_job(ENGINE, |_| true) {
             self.send_job(job, ENGINE);
         }
         self.grow_pool();
         for slot in self.pool.ready() {
             let learn = |work| work == Work::Learn;
-            while let Some(job) = self.queue.borrow_mut().hand_out_to(slot, learn) {
+            while let Some(job) = self.next_job(slot, learn) {
                 self.send_job(job, slot);
             }
         }
@@ -924,6 +925,10 @@ impl EngineClient {
         {
             self.pool.start();
         }
+    }
+
+    fn next_job(&self, slot: u32, takes: impl Fn(Work) -> bool) -> Option<Job<web_sys::File>> {
+        self.queue.borrow_mut().hand_out_to(slot, takes)
     }
 
     /// Reads a job's file and sends it to worker `slot` (the engine, or a helper).
