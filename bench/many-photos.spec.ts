@@ -2,8 +2,9 @@
 // left and right halves of the five sample photos, made here) is picked through `folder-input`,
 // embedded, stored, trained on and reloaded, with one worker and then with the page's pool, side
 // by side in one run. Measures embedding photos/s, the time from picking the folder to a trained
-// model, the engine's wasm memory, the page's JS heap, the peak resident memory of the page's
-// renderer process (page and workers together) and the IndexedDB size.
+// model, the engine's and the page's wasm memory (after training and after the reload), the
+// page's JS heap, the peak resident memory of the page's renderer process (page and workers
+// together) and the IndexedDB size.
 // Writes bench/results/many-photos-PHOTOS.json.
 // Run: PHOTOS=500 E2E_DIR=bench npx playwright test many-photos   (after `trunk build --release`)
 import { expect, test, type Browser } from '@playwright/test';
@@ -84,27 +85,31 @@ async function run(browser: Browser, baseURL: string, dir: string, workers: stri
   await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'done', { timeout: 3_600_000 });
   const trainedS = (Date.now() - started) / 1000;
   const accuracy = Number(await page.getByTestId('metric-accuracy').getAttribute('data-value'));
-  const [engineMB, pageHeapMB, indexedDbMB] = await page.evaluate(async () => {
+  const memory = () => page.evaluate(async () => {
     const estimate: any = await navigator.storage.estimate();
     return [
       (await (window as any).glimpseMemory()) / 1e6,
+      (window as any).glimpsePageMemory() / 1e6,
       ((performance as any).memory?.usedJSHeapSize ?? 0) / 1e6,
       (estimate.usageDetails?.indexedDB ?? estimate.usage) / 1e6,
     ];
   });
+  const [engineMB, pageWasmMB, pageHeapMB, indexedDbMB] = await memory();
   const reloaded = Date.now();
   await page.reload();
   await glimpse.waitReady();
   await expect(page.locator('.classes')).toHaveAttribute('data-restored', 'true', { timeout: 600_000 });
   await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(PHOTOS, { timeout: 600_000 });
   const reloadS = (Date.now() - reloaded) / 1000;
+  const [reloadedEngineMB, reloadedPageWasmMB] = await memory();
   clearInterval(sampler);
   peakMB = Math.max(peakMB, rendererMB());
   glimpse.expectPrivateAndClean();
   await context.close();
   const result = {
     workers: used, embeddedS, photosPerS: PHOTOS / embeddedS, trainedS, accuracy,
-    reloadS, engineMB, pageHeapMB, rendererPeakMB: peakMB, indexedDbMB,
+    reloadS, engineMB, pageWasmMB, pageHeapMB, reloadedEngineMB, reloadedPageWasmMB,
+    rendererPeakMB: peakMB, indexedDbMB,
   };
   console.log(JSON.stringify(result));
   return result;

@@ -23,7 +23,7 @@ export GLIMPSE_ONNX_PYTHON
 cargo test --all-targets
 
 step "browser tests (wasm-bindgen-test, headless Chromium)"
-cargo test --release --target wasm32-unknown-unknown --test browser -- --nocapture
+cargo test --release --target wasm32-unknown-unknown --test browser --test browser_store -- --nocapture
 
 step "site build (trunk build --release)"
 trunk build --release

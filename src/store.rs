@@ -16,6 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::formats::project_file::SavedModel;
 use crate::formats::records::TrainSettings;
+use crate::protocol::KeptExample;
 
 const DB_NAME: &str = "glimpse";
 const DB_VERSION: u32 = 1;
@@ -59,8 +60,14 @@ impl ExampleRecord {
         format!("{hash:032x}")
     }
 
-    pub fn content_hash_value(&self) -> Option<u128> {
-        u128::from_str_radix(self.content_hash.as_deref()?, 16).ok()
+    /// What the engine is given back of it.
+    pub fn into_kept(self) -> KeptExample {
+        let embeddings = self.embedding_values();
+        KeptExample {
+            photo: self.photo,
+            thumbnail: self.thumbnail,
+            embeddings,
+        }
     }
 
     pub fn embeddings_to_bytes(values: &[f32]) -> Vec<u8> {
@@ -75,7 +82,61 @@ impl ExampleRecord {
     }
 }
 
-/// Everything stored, as read at start-up or written by an import.
+/// What the page shows of a stored training photo: everything but the kept copy and the
+/// embeddings, which stay in IndexedDB until an engine or an export needs them
+/// (serde-wasm-bindgen reads only the fields named here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoListing {
+    pub id: u32,
+    pub class_key: u32,
+    pub name: String,
+    #[serde(with = "serde_bytes")]
+    pub thumbnail: Vec<u8>,
+    #[serde(default)]
+    pub content_hash: Option<String>,
+}
+
+impl PhotoListing {
+    pub fn content_hash_value(&self) -> Option<u128> {
+        u128::from_str_radix(self.content_hash.as_deref()?, 16).ok()
+    }
+}
+
+impl ExampleRecord {
+    pub fn listing(&self) -> PhotoListing {
+        PhotoListing {
+            id: self.id,
+            class_key: self.class_key,
+            name: self.name.clone(),
+            thumbnail: self.thumbnail.clone(),
+            content_hash: self.content_hash.clone(),
+        }
+    }
+}
+
+/// Everything stored, as the page shows it at start-up: the photos without their kept copies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    pub classes: Vec<ClassRecord>,
+    pub photos: Vec<PhotoListing>,
+    pub model: Option<SavedModel>,
+    pub use_personal: bool,
+    pub settings: Option<TrainSettings>,
+}
+
+impl From<&Snapshot> for Listing {
+    fn from(snapshot: &Snapshot) -> Self {
+        Self {
+            classes: snapshot.classes.clone(),
+            photos: snapshot.photos.iter().map(ExampleRecord::listing).collect(),
+            model: snapshot.model.clone(),
+            use_personal: snapshot.use_personal,
+            settings: snapshot.settings.clone(),
+        }
+    }
+}
+
+/// Everything stored, as written by an import.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub classes: Vec<ClassRecord>,
@@ -142,23 +203,42 @@ impl Store {
             .map_err(store_error)
     }
 
-    pub async fn load(&self) -> Result<Snapshot, StoreError> {
+    /// What the page shows of everything stored; the photos' kept copies stay here.
+    pub async fn list(&self) -> Result<Listing, StoreError> {
         let tx = self.db.transaction(ALL).build().map_err(store_error)?;
         let mut classes: Vec<ClassRecord> = all(&tx, CLASSES).await?;
         classes.sort_by_key(|c| (c.position, c.key));
-        let photos: Vec<ExampleRecord> = all(&tx, PHOTOS).await?;
+        let mut photos = Vec::new();
+        each(&tx, PHOTOS, |photo: PhotoListing| photos.push(photo)).await?;
         let model = get::<SavedModel>(&tx, MODEL, PERSONAL).await?;
         let use_personal = get::<bool>(&tx, SETTINGS, USE_PERSONAL)
             .await?
             .unwrap_or(false);
         let settings = get::<TrainSettings>(&tx, SETTINGS, TRAIN_SETTINGS).await?;
-        Ok(Snapshot {
+        Ok(Listing {
             classes,
             photos,
             model,
             use_personal,
             settings,
         })
+    }
+
+    /// Hands `take` every stored photo in full, one at a time, so that no more than one is held
+    /// here at once.
+    pub async fn each_photo(&self, take: impl FnMut(ExampleRecord)) -> Result<(), StoreError> {
+        let tx = self.db.transaction(PHOTOS).build().map_err(store_error)?;
+        each(&tx, PHOTOS, take).await
+    }
+
+    /// Whether anything worth keeping is stored: a photo or a model.
+    pub async fn holds_work(&self) -> Result<bool, StoreError> {
+        let tx = self
+            .db
+            .transaction([PHOTOS, MODEL])
+            .build()
+            .map_err(store_error)?;
+        Ok(count(&tx, PHOTOS).await? > 0 || count(&tx, MODEL).await? > 0)
     }
 
     /// Writes the classes (names and order), replacing those stored.
@@ -309,6 +389,32 @@ async fn all<T: DeserializeOwned>(tx: &Transaction<'_>, name: &str) -> Result<Ve
         .await
         .map_err(store_error)?
         .collect::<Result<Vec<T>, _>>()
+        .map_err(store_error)
+}
+
+/// Reads the records of `name` one at a time through a cursor.
+async fn each<T: DeserializeOwned>(
+    tx: &Transaction<'_>,
+    name: &str,
+    mut take: impl FnMut(T),
+) -> Result<(), StoreError> {
+    let store = tx.object_store(name).map_err(store_error)?;
+    let Some(mut cursor) = store.open_cursor().await.map_err(store_error)? else {
+        return Ok(());
+    };
+    while let Some(record) = cursor.next_record_ser::<T>().await.map_err(store_error)? {
+        take(record);
+    }
+    Ok(())
+}
+
+async fn count(tx: &Transaction<'_>, name: &str) -> Result<u32, StoreError> {
+    tx.object_store(name)
+        .map_err(store_error)?
+        .count()
+        .primitive()
+        .map_err(store_error)?
+        .await
         .map_err(store_error)
 }
 

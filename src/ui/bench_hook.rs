@@ -2,6 +2,7 @@
 //! side-by-side benchmark (`bench/compare.spec.ts`): a promise of `{ timesMs, logits, layers }`, timed
 //! inside the engine's worker exactly as the page's own inference runs;
 //! `window.glimpseMemory()`, a promise of the worker's wasm memory in bytes;
+//! `window.glimpsePageMemory()`, the page's own wasm memory in bytes;
 //! `window.glimpseGpuWork(pixels, batch)`, a promise of the WebGPU work of the first forward pass
 //! at that batch and of the next one (`{ first_pass, pass }`, each with dispatches, submits,
 //! readbacks and pipelines; the worker counts them with `gpu-work.js`);
@@ -14,8 +15,8 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::link::EngineLink;
 use crate::backend_race::Preference;
@@ -174,6 +175,19 @@ impl BenchHook {
         });
         let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseMemory".into(), memory.as_ref());
         memory.forget();
+
+        // The page's own wasm memory: what it holds of the person's work.
+        let page_memory = Closure::<dyn Fn() -> f64>::new(|| {
+            let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+            let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
+            f64::from(buffer.byte_length())
+        });
+        let _ = js_sys::Reflect::set(
+            &js_sys::global(),
+            &"glimpsePageMemory".into(),
+            page_memory.as_ref(),
+        );
+        page_memory.forget();
 
         // Fault injection for the tests: "crash" panics the engine, "abort" traps it with no
         // panic, "device-lost" destroys its WebGPU device.

@@ -9,7 +9,7 @@
 //! (`recovery.rs`, `work_queue.rs`). Training photos are embedded by the engine and the helpers of
 //! the page's pool (`pool.rs`), `IN_FLIGHT` at a time each.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
@@ -66,6 +66,11 @@ pub struct EngineClient {
     /// The engine for "head + last blocks" training when the race found the other engine
     /// faster at it than the one answering photos.
     trainer: RefCell<Option<Trainer>>,
+    /// Counts training runs: a run still handing the trainer its photos when it was cancelled,
+    /// or followed by another, does not start.
+    train_runs: Cell<u32>,
+    /// The run whose photos are being handed to the trainer.
+    handing_to_trainer: Cell<Option<u32>>,
     /// The backend race, for the `backend` element (`RaceState::Forced` under `?backend=`).
     pub race_state: RwSignal<RaceState>,
     pub status: RwSignal<ModelStatus>,
@@ -126,6 +131,8 @@ impl EngineClient {
                 recovery: Recovery::default(),
                 race: BackendRace::default(),
                 trainer: RefCell::new(None),
+                train_runs: Cell::new(0),
+                handing_to_trainer: Cell::new(None),
                 race_state: RwSignal::new(match choice {
                     BackendChoice::Auto => RaceState::Starting,
                     _ => RaceState::Forced,
@@ -695,7 +702,7 @@ impl EngineClient {
     /// Train, as pressed: starts at once when every photo is embedded; otherwise waits for the
     /// photos still embedding (the Teach panel starts the run when they are ready), so a run never
     /// learns from a silent subset of the photos.
-    pub fn train(&self) {
+    pub fn train(self: &Rc<Self>) {
         if self.teach.is_running() {
             return;
         }
@@ -708,7 +715,7 @@ impl EngineClient {
 
     /// Starts training on the photos that are ready now, every one of them, whether or not
     /// others are still embedding (the person's choice while waiting, or nothing is left).
-    pub fn train_ready_now(&self) {
+    pub fn train_ready_now(self: &Rc<Self>) {
         self.teach.waiting_to_train.set(false);
         if self.teach.is_running() {
             return;
@@ -728,16 +735,20 @@ impl EngineClient {
             examples,
             settings: settings.clone(),
         };
-        match self.trainer.borrow().as_ref() {
-            // The trainer is handed the photos as they are now, then trains on them.
-            Some(trainer) if settings.mode == TrainMode::HeadAndBlocks => {
-                let bridge = &trainer.link.1;
-                bridge.send(Request::Reset);
-                self.keeper.send_examples(&|request| bridge.send(request));
-                bridge.send(train);
-                self.teach.trained_on.set(Some(trainer.backend.kind));
+        let run = self.train_runs.get().wrapping_add(1);
+        self.train_runs.set(run);
+        let trainer = self
+            .trainer
+            .borrow()
+            .as_ref()
+            .filter(|_| settings.mode == TrainMode::HeadAndBlocks)
+            .map(|t| (t.link.0, t.backend.kind));
+        match trainer {
+            Some((serial, kind)) => {
+                self.teach.trained_on.set(Some(kind));
+                self.hand_to_trainer(serial, run, train);
             }
-            _ => {
+            None => {
                 self.link.send(train);
                 self.teach.trained_on.set(Some(self.link.kind()));
             }
@@ -753,9 +764,48 @@ impl EngineClient {
             }));
     }
 
+    /// The trainer is handed the photos as they are now, read back one at a time, then
+    /// trains on them; unless the run was cancelled or the trainer let go meanwhile.
+    fn hand_to_trainer(self: &Rc<Self>, serial: u32, run: u32, train: Request) {
+        let client = Rc::clone(self);
+        let send = move |request: Request| {
+            if let Some(trainer) = client.trainer.borrow().as_ref()
+                && trainer.link.0 == serial
+            {
+                trainer.link.1.send(request);
+            }
+        };
+        self.handing_to_trainer.set(Some(run));
+        let client = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            send(Request::Reset);
+            let handed = client.keeper.send_examples(&send).await;
+            if client.train_runs.get() != run {
+                return;
+            }
+            client.handing_to_trainer.set(None);
+            match handed {
+                Ok(()) if client.trainer_serial() == Some(serial) => send(train),
+                Ok(()) => client.teach.training.set(TrainingState::Failed(
+                    "the engine that was to train stopped; press Train to run it again on this one"
+                        .into(),
+                )),
+                Err(e) => client.teach.training.set(TrainingState::Failed(format!(
+                    "the training photos could not be read back: {e}"
+                ))),
+            }
+        });
+    }
+
     pub fn cancel_training(&self) {
         if self.teach.waiting_to_train.get_untracked() {
             self.teach.waiting_to_train.set(false);
+            return;
+        }
+        // A run still being handed its photos has learned nothing: it does not start.
+        if self.handing_to_trainer.take() == Some(self.train_runs.get()) {
+            self.train_runs.set(self.train_runs.get().wrapping_add(1));
+            self.teach.training.set(TrainingState::Idle);
             return;
         }
         self.link.send(Request::CancelTraining);

@@ -160,9 +160,9 @@ impl Keeper {
             .unwrap_or_default();
         let keeper = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
-            let own = store.load().await.unwrap_or_default();
+            let own_work = store.holds_work().await.unwrap_or(true);
             *keeper.pending_import.borrow_mut() = Some(snapshot);
-            if own.photos.is_empty() && own.model.is_none() {
+            if !own_work {
                 keeper.confirm_import(held);
             } else {
                 keeper.import.set(ImportState::Confirm(held));

@@ -1,14 +1,16 @@
 //! Keeping the person's work: brings it back at start, writes each change through to IndexedDB,
 //! and exports, imports and clears it.
 //!
-//! The page keeps what it stores of each photo in memory too, so an export needs no storage round
-//! trip, and the engine gets stored photos back with their embeddings instead of embedding them
-//! again.
+//! The page holds what it shows (names, thumbnails), not the kept copies and embeddings of the
+//! photos: those live in IndexedDB and in the engine, and are read back one at a time through a
+//! cursor when a new engine or the trainer needs them, or an export, so thousands of photos cost
+//! the page only their thumbnails. Where nothing can be read back (no store, a hosted project),
+//! the page holds the kept copies itself.
 
 mod hosted;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::rc::Rc;
 
@@ -20,7 +22,7 @@ use super::photo_ids::PhotoIds;
 use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
 use crate::formats::project_file::{self as project_file, Project, ProjectExample};
 use crate::protocol::{ByteBuf, EngineError, KeptExample, Request, SavedModel};
-use crate::store::{self, ClassRecord, ExampleRecord, Snapshot, Store, StoreError};
+use crate::store::{self, ClassRecord, ExampleRecord, Listing, Snapshot, Store, StoreError};
 use crate::work_queue::{Work, WorkQueue};
 pub use hosted::HostedProject;
 
@@ -34,16 +36,21 @@ pub enum ImportState {
     Failed(String),
 }
 
-/// The person's stored work: what is kept of each training photo and the trained model (in
-/// memory too, so an export needs no storage round trip and a new engine gets them back), the
-/// store they are written to, and an import waiting to be confirmed.
+/// The person's stored work: which training photos are kept, the trained model, the store they
+/// are written to, and an import waiting to be confirmed.
 pub struct Keeper {
     link: Rc<EngineLink>,
     teach: Rc<Teach>,
     queue: Rc<RefCell<WorkQueue<web_sys::File>>>,
     ids: Rc<PhotoIds>,
-    /// What is stored of each training photo.
-    kept: RefCell<HashMap<u32, KeptExample>>,
+    /// The training photos that are kept: stored, or held below.
+    kept: RefCell<HashSet<u32>>,
+    /// Kept copies that cannot be read back from the store (there is none, the work is a hosted
+    /// project, or it came before the store was ready), held here instead.
+    held: RefCell<HashMap<u32, KeptExample>>,
+    /// Counts the hand-overs of the photos to the engine: a stream of photos for an engine that
+    /// has since been handed them again, or reset, stops.
+    hand_overs: Cell<u32>,
     saved_model: RefCell<Option<SavedModel>>,
     /// The model choice to apply once a restored model has loaded.
     wanted_personal: Cell<bool>,
@@ -80,6 +87,8 @@ impl Keeper {
             queue,
             ids,
             kept: RefCell::default(),
+            held: RefCell::default(),
+            hand_overs: Cell::new(0),
             saved_model: RefCell::new(None),
             wanted_personal: Cell::new(false),
             store: RefCell::new(None),
@@ -101,6 +110,13 @@ impl Keeper {
         self.store.borrow().clone()
     }
 
+    /// Whether changes are written to the store now (and can be read back from it).
+    fn writes(&self) -> bool {
+        self.ready.get_untracked()
+            && self.hosted.with_untracked(Option::is_none)
+            && self.store.borrow().is_some()
+    }
+
     /// Runs one storage change in the background. Changes start in the order they are asked for
     /// (each opens its transaction when first polled), so IndexedDB applies them in that order.
     pub fn write<F, Fut>(&self, change: F)
@@ -108,10 +124,9 @@ impl Keeper {
         F: FnOnce(Rc<Store>) -> Fut + 'static,
         Fut: Future<Output = Result<(), StoreError>> + 'static,
     {
-        if !self.ready.get_untracked() || self.hosted.with_untracked(Option::is_some) {
+        let Some(store) = self.store().filter(|_| self.writes()) else {
             return;
-        }
-        let Some(store) = self.store() else { return };
+        };
         let (error, usage) = (self.error, self.usage);
         wasm_bindgen_futures::spawn_local(async move {
             match change(store).await {
@@ -125,6 +140,14 @@ impl Keeper {
 async fn refresh_usage(usage: RwSignal<Option<store::Usage>>) {
     if let Some(estimate) = store::estimate().await {
         usage.set(Some(estimate));
+    }
+}
+
+fn restore(id: u32, kept: KeptExample) -> Request {
+    Request::RestoreExample {
+        id,
+        photo: kept.photo,
+        embeddings: kept.embeddings,
     }
 }
 
@@ -160,26 +183,27 @@ impl Keeper {
     fn restore_own(self: &Rc<Self>) {
         let keeper = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
-            let snapshot = match Store::open().await {
+            let listing = match Store::open().await {
                 Ok(store) => {
                     let store = Rc::new(store);
                     *keeper.store.borrow_mut() = Some(Rc::clone(&store));
-                    store.load().await.unwrap_or_else(|e| {
+                    store.list().await.unwrap_or_else(|e| {
                         keeper
                             .error
                             .set(Some(format!("your saved work could not be read: {e}")));
-                        Snapshot::default()
+                        Listing::default()
                     })
                 }
                 Err(e) => {
                     keeper.error.set(Some(format!(
                         "your work will not be kept after this visit: {e}"
                     )));
-                    Snapshot::default()
+                    Listing::default()
                 }
             };
-            keeper.apply_snapshot(snapshot);
+            let hand_over = keeper.show(listing);
             keeper.ready.set(true);
+            keeper.stream_to_engine(hand_over).await;
             refresh_usage(keeper.usage).await;
         });
     }
@@ -217,56 +241,47 @@ impl Keeper {
         });
     }
 
-    /// Makes `snapshot` the person's work on screen and in the engine (at start, after an
-    /// import, after clearing).
+    /// Makes `snapshot` (an import, a hosted project, nothing after clearing) the person's work
+    /// on screen and in the engine; where the store cannot give the photos back, the page holds
+    /// them.
     fn apply_snapshot(self: &Rc<Self>, snapshot: Snapshot) {
-        let Snapshot {
+        self.show(Listing::from(&snapshot));
+        let hold = !self.writes();
+        for record in snapshot.photos {
+            let id = record.id;
+            if !self.kept.borrow().contains(&id) {
+                continue;
+            }
+            let kept = record.into_kept();
+            if hold {
+                self.held.borrow_mut().insert(id, kept.clone());
+            }
+            self.link.send(restore(id, kept));
+        }
+    }
+
+    /// Shows `listing` as the person's work and gives the engine its model; its photos show as
+    /// embedding until the engine has them back. Answers the hand-over the photos belong to.
+    fn show(self: &Rc<Self>, listing: Listing) -> u32 {
+        let Listing {
             classes,
             photos,
             model,
             use_personal,
             settings,
-        } = snapshot;
+        } = listing;
         self.link.send(Request::Reset);
         // Training photos still waiting belong to the classes being replaced.
         self.queue
             .borrow_mut()
             .forget_where(|job| job.work == Work::Learn);
         self.kept.borrow_mut().clear();
+        self.held.borrow_mut().clear();
         *self.saved_model.borrow_mut() = None;
         let names: Vec<(u32, String)> = classes.iter().map(|c| (c.key, c.name.clone())).collect();
         self.teach.reset_classes(&names);
-        for record in photos {
-            let Some(class) = self.teach.class(record.class_key) else {
-                continue;
-            };
-            let id = record.id;
-            self.ids.above(id);
-            let state = RwSignal::new(ExampleState::Embedding);
-            self.teach.example_states.borrow_mut().insert(id, state);
-            let embeddings = record.embedding_values();
-            class.photos.update(|p| {
-                p.push(TeachExample {
-                    id,
-                    name: record.name.clone(),
-                    thumbnail: blob_url(&record.thumbnail, "image/jpeg"),
-                    state,
-                    content_hash: record.content_hash_value(),
-                })
-            });
-            self.link.send(Request::RestoreExample {
-                id,
-                photo: record.photo.clone(),
-                embeddings: embeddings.clone(),
-            });
-            self.kept.borrow_mut().insert(
-                id,
-                KeptExample {
-                    photo: record.photo,
-                    thumbnail: record.thumbnail,
-                    embeddings,
-                },
-            );
+        for photo in photos {
+            self.list_photo(photo);
         }
         self.teach.history.set(Vec::new());
         self.teach.use_personal.set(false);
@@ -294,6 +309,37 @@ impl Keeper {
         if let Some(settings) = settings {
             self.teach.settings.set(settings);
         }
+        self.next_hand_over()
+    }
+
+    /// One stored photo on screen, embedding until the engine has it back.
+    fn list_photo(&self, photo: store::PhotoListing) {
+        let Some(class) = self.teach.class(photo.class_key) else {
+            return;
+        };
+        self.ids.above(photo.id);
+        let state = RwSignal::new(ExampleState::Embedding);
+        self.teach
+            .example_states
+            .borrow_mut()
+            .insert(photo.id, state);
+        let content_hash = photo.content_hash_value();
+        class.photos.update(|p| {
+            p.push(TeachExample {
+                id: photo.id,
+                name: photo.name,
+                thumbnail: blob_url(&photo.thumbnail, "image/jpeg"),
+                state,
+                content_hash,
+            })
+        });
+        self.kept.borrow_mut().insert(photo.id);
+    }
+
+    fn next_hand_over(&self) -> u32 {
+        let next = self.hand_overs.get().wrapping_add(1);
+        self.hand_overs.set(next);
+        next
     }
 
     pub(super) fn on_model_loaded(&self, result: Result<(), EngineError>) {
@@ -314,19 +360,22 @@ impl Keeper {
     }
 
     /// Stores a training photo once it is embedded; one a helper embedded (`to_engine`) goes to
-    /// the engine too, which trains on it.
+    /// the engine too, which trains on it. A photo the store cannot take is held here, so that
+    /// this visit still trains on it.
     pub(super) fn keep_example(self: &Rc<Self>, id: u32, kept: KeptExample, to_engine: bool) {
         // Removed while it was being embedded: nothing to keep.
         let Some(class) = self.teach.class_of(id) else {
             return;
         };
         if to_engine {
-            self.link.send(Request::RestoreExample {
-                id,
-                photo: kept.photo.clone(),
-                embeddings: kept.embeddings.clone(),
-            });
+            self.link.send(restore(id, kept.clone()));
         }
+        self.kept.borrow_mut().insert(id);
+        self.ask_to_persist();
+        let Some(store) = self.store().filter(|_| self.writes()) else {
+            self.held.borrow_mut().insert(id, kept);
+            return;
+        };
         let (name, content_hash) = class
             .photos
             .with_untracked(|p| {
@@ -340,13 +389,22 @@ impl Keeper {
             class_key: class.key,
             name,
             content_hash: content_hash.map(ExampleRecord::hash_to_hex),
-            photo: kept.photo.clone(),
-            thumbnail: kept.thumbnail.clone(),
+            photo: kept.photo,
+            thumbnail: kept.thumbnail,
             embeddings: ExampleRecord::embeddings_to_bytes(&kept.embeddings),
         };
-        self.kept.borrow_mut().insert(id, kept);
-        self.write(move |store| async move { store.put_photo(&record).await });
-        self.ask_to_persist();
+        let keeper = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            match store.put_photo(&record).await {
+                Ok(()) => refresh_usage(keeper.usage).await,
+                Err(e) => {
+                    keeper.error.set(Some(e.to_string()));
+                    if keeper.kept.borrow().contains(&id) {
+                        keeper.held.borrow_mut().insert(id, record.into_kept());
+                    }
+                }
+            }
+        });
     }
 
     /// Asks once per visit, when there is first something worth keeping, that the browser not
@@ -372,50 +430,66 @@ impl Keeper {
         self.write(move |store| async move { store.put_use_personal(personal).await });
     }
 
-    /// The person's work as a project, classes in screen order, ready photos only.
-    fn project(&self) -> Project {
-        let classes = self.teach.classes.get_untracked();
-        let kept = self.kept.borrow();
+    /// The person's work as a project, classes in screen order, kept photos only (read back
+    /// from the store when `include_photos`).
+    async fn project(&self, include_photos: bool) -> Result<Project, StoreError> {
+        let mut copies: HashMap<u32, KeptExample> = HashMap::new();
+        if include_photos {
+            self.each_kept(|id, kept| {
+                copies.insert(id, kept);
+            })
+            .await?;
+        }
         let photos = self
             .teach
             .photos_by_class()
             .into_iter()
             .filter_map(|(class, p)| {
-                kept.get(&p.id).map(|k| ProjectExample {
+                copies.remove(&p.id).map(|k| ProjectExample {
                     class,
                     name: p.name.clone(),
-                    jpeg: k.photo.clone(),
-                    embeddings: k.embeddings.clone(),
+                    jpeg: k.photo,
+                    embeddings: k.embeddings,
                 })
             })
             .collect();
-        Project {
+        let classes = self.teach.classes.get_untracked();
+        Ok(Project {
             classes: classes.iter().map(|c| c.name.get_untracked()).collect(),
             photos,
             model: self.saved_model.borrow().clone(),
             settings: self.teach.settings.get_untracked(),
-        }
+        })
     }
 
     /// Downloads the project file: model, classes and (if asked) the training photos.
-    pub fn export_project(&self, include_photos: bool) {
-        let project = self.project();
-        let error = self.export_error;
-        if project.model.is_none() && (!include_photos || project.photos.is_empty()) {
-            error.set(Some(
-                "nothing to export yet: train a model, or add photos and include them".into(),
-            ));
-            return;
-        }
-        let bytes = project_file::write(&project, &now_iso(), include_photos);
-        error.set(
-            download(
-                &bytes,
-                "application/zip",
-                &format!("glimpse-project-{}.zip", today()),
-            )
-            .err(),
-        );
+    pub fn export_project(self: &Rc<Self>, include_photos: bool) {
+        let keeper = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let error = keeper.export_error;
+            let project = match keeper.project(include_photos).await {
+                Ok(project) => project,
+                Err(e) => {
+                    error.set(Some(format!("the photos could not be read back: {e}")));
+                    return;
+                }
+            };
+            if project.model.is_none() && project.photos.is_empty() {
+                error.set(Some(
+                    "nothing to export yet: train a model, or add photos and include them".into(),
+                ));
+                return;
+            }
+            let bytes = project_file::write(&project, &now_iso(), include_photos);
+            error.set(
+                download(
+                    &bytes,
+                    "application/zip",
+                    &format!("glimpse-project-{}.zip", today()),
+                )
+                .err(),
+            );
+        });
     }
 
     /// Asks the engine for the whole network (for other tools); downloaded when it answers.
@@ -571,29 +645,88 @@ impl Keeper {
         });
     }
 
-    /// Sends an engine the person's work: the training photos (kept copies and embeddings),
-    /// the trained model and the model choice. Queued behind `Init` on a new worker, which
-    /// serves them once the model has loaded.
-    pub(super) fn hand_over(&self) {
-        self.send_examples(&|request| self.link.send(request));
+    /// Sends a new engine the person's work: the trained model and the model choice first (the
+    /// first answers come from the right model), then the training photos, read back one at a
+    /// time; they show as embedding until it has them, so Train waits for all of them. Queued
+    /// behind `Init` on a new worker, which serves them once the model has loaded.
+    pub(super) fn hand_over(self: &Rc<Self>) {
         if let Some(model) = self.saved_model.borrow().clone() {
             let personal = self.teach.use_personal.get_untracked();
             self.wanted_personal.set(personal);
             self.link.send(Request::LoadModel(model));
-            // Right behind it, before any photo: the first answers come from the right model.
             self.link.send(Request::UseModel { personal });
+        }
+        for &id in self.kept.borrow().iter() {
+            self.teach.set_example_state(id, ExampleState::Embedding);
+        }
+        let hand_over = self.next_hand_over();
+        let keeper = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move { keeper.stream_to_engine(hand_over).await });
+    }
+
+    /// Sends the engine every kept photo of `hand_over`, unless a later one has begun. A photo
+    /// whose copy could not be read back is marked failed, so that Train does not wait for it.
+    async fn stream_to_engine(&self, hand_over: u32) {
+        let current = || self.hand_overs.get() == hand_over;
+        // Photos kept from here on reach the engine as they are embedded.
+        let wanted = self.kept.borrow().clone();
+        let mut sent = HashSet::new();
+        let read = self
+            .each_kept(|id, kept| {
+                if current() {
+                    self.link.send(restore(id, kept));
+                    sent.insert(id);
+                }
+            })
+            .await;
+        if let Err(e) = &read {
+            self.error
+                .set(Some(format!("your saved photos could not be read: {e}")));
+        }
+        if !current() {
+            return;
+        }
+        let kept = self.kept.borrow();
+        let lost: Vec<u32> = wanted
+            .difference(&sent)
+            .filter(|id| kept.contains(id))
+            .copied()
+            .collect();
+        drop(kept);
+        for id in lost {
+            self.teach.set_example_state(
+                id,
+                ExampleState::Failed("its saved copy could not be read back".into()),
+            );
         }
     }
 
-    /// Sends every kept training photo to an engine, as `RestoreExample` requests.
-    pub(super) fn send_examples(&self, send: &dyn Fn(Request)) {
-        for (&id, kept) in self.kept.borrow().iter() {
-            send(Request::RestoreExample {
-                id,
-                photo: kept.photo.clone(),
-                embeddings: kept.embeddings.clone(),
-            });
+    /// Sends every kept training photo, as `RestoreExample` requests (to the trainer).
+    pub(super) async fn send_examples(&self, send: &dyn Fn(Request)) -> Result<(), StoreError> {
+        self.each_kept(|id, kept| send(restore(id, kept))).await
+    }
+
+    /// Hands `take` each kept photo's copy: those held here, then those in the store.
+    async fn each_kept(&self, mut take: impl FnMut(u32, KeptExample)) -> Result<(), StoreError> {
+        let held: Vec<u32> = self.held.borrow().keys().copied().collect();
+        for id in held {
+            let copy = self.held.borrow().get(&id).cloned();
+            if let Some(kept) = copy {
+                take(id, kept);
+            }
         }
+        let Some(store) = self.store().filter(|_| self.writes()) else {
+            return Ok(());
+        };
+        store
+            .each_photo(|record| {
+                let id = record.id;
+                // Removed since, or held (newer than what the store has).
+                if self.kept.borrow().contains(&id) && !self.held.borrow().contains_key(&id) {
+                    take(id, record.into_kept());
+                }
+            })
+            .await
     }
 
     /// A trained model, from the engine that trained it: kept, and used once loaded.
@@ -605,6 +738,7 @@ impl Keeper {
     /// The person removed a training photo.
     pub(super) fn forget_example(&self, id: u32) {
         self.kept.borrow_mut().remove(&id);
+        self.held.borrow_mut().remove(&id);
     }
 
     /// The engine restarted: a file it was checking must be imported again.
