@@ -2,8 +2,8 @@
 //!
 //! `ml` and `engine` are plain Burn + `image` and build natively for the tests; `worker` and `ui`
 //! are the browser edges and exist only on wasm32. `formats` (files and plain records),
-//! `protocol` (the messages), `work_queue` and `backend_race` (the page's plain logic) build
-//! without Burn. The `engine` feature (on by default) brings Burn in: the page's binary is built
+//! `protocol` (the messages), `work_queue`, `model_state` and `backend_race` (the page's plain
+//! logic) build without Burn. The `engine` feature (on by default) brings Burn in: the page's binary is built
 //! without it, so it carries none of the engine's code or start-up work, only the plain data it
 //! exchanges with the worker.
 
@@ -13,6 +13,7 @@ pub mod engine;
 pub mod formats;
 #[cfg(feature = "engine")]
 pub mod ml;
+pub mod model_state;
 pub mod protocol;
 pub mod work_queue;
 

@@ -7,7 +7,7 @@
 //! at that batch and of the next one (`{ first_pass, pass }`, each with dispatches, submits,
 //! readbacks and pipelines; the worker counts them with `gpu-work.js`);
 //! `window.glimpseInjectFault("crash" | "abort" | "device-lost")` for the fault tests;
-//! `window.glimpseAnswers` and the backend race's knobs (`race=webgpu-wins`,
+//! `window.glimpseAnswers`, `window.glimpseAnsweredBy` and the backend race's knobs (`race=webgpu-wins`,
 //! `race=webgpu-trains`, `gpu-fault=wrong-numbers`) for its tests; and
 //! `window.glimpseLoadTimings` once the model is ready.
 
@@ -70,27 +70,38 @@ pub(super) fn wrong_gpu_numbers() -> bool {
 }
 
 /// Under `?bench`, `window.glimpseAnswers[id]` counts the answers photo `id` got (the race's test:
-/// one each, across the switch).
-pub(super) fn count_answer(id: u32) {
+/// one each, across the switch), and `window.glimpseAnsweredBy[id]` is the worker that gave the
+/// last (`work_queue::ENGINE`, or a helper's slot in the pool).
+pub(super) fn count_answer(id: u32, worker: u32) {
     if !wanted() {
         return;
     }
+    let id = JsValue::from(id);
+    let answers = global_object("glimpseAnswers");
+    let count = js_sys::Reflect::get(&answers, &id)
+        .ok()
+        .and_then(|c| c.as_f64())
+        .unwrap_or(0.0);
+    let _ = js_sys::Reflect::set(&answers, &id, &JsValue::from(count + 1.0));
+    let _ = js_sys::Reflect::set(
+        &global_object("glimpseAnsweredBy"),
+        &id,
+        &JsValue::from(worker),
+    );
+}
+
+/// `window[name]`, made an empty object the first time.
+fn global_object(name: &str) -> JsValue {
     let global = js_sys::global();
-    let key = JsValue::from_str("glimpseAnswers");
-    let answers = js_sys::Reflect::get(&global, &key)
+    let key = JsValue::from_str(name);
+    js_sys::Reflect::get(&global, &key)
         .ok()
         .filter(|a| a.is_object())
         .unwrap_or_else(|| {
             let fresh: JsValue = js_sys::Object::new().into();
             let _ = js_sys::Reflect::set(&global, &key, &fresh);
             fresh
-        });
-    let id = JsValue::from(id);
-    let count = js_sys::Reflect::get(&answers, &id)
-        .ok()
-        .and_then(|c| c.as_f64())
-        .unwrap_or(0.0);
-    let _ = js_sys::Reflect::set(&answers, &id, &JsValue::from(count + 1.0));
+        })
 }
 
 /// The `?bench` requests waiting for the engine's answer, in order, as the promises to settle.

@@ -27,8 +27,8 @@ use super::pool::Pool;
 use super::recovery::{MAX_RESTARTS, Recovery, TRAINING_STOPPED};
 use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
 use crate::protocol::{
-    BackendChoice, BackendInfo, BackendKind, EngineError, Fault, KeptExample, PhotoError, Probe,
-    Request, Response, SaliencyMethod, TrainMode,
+    BackendChoice, BackendInfo, BackendKind, Classification, EngineError, Fault, KeptExample,
+    PhotoError, Probe, Request, Response, SaliencyMethod, TrainMode,
 };
 use crate::work_queue::{ENGINE, Job, Work, WorkQueue};
 
@@ -37,6 +37,9 @@ const IN_FLIGHT: usize = 2;
 /// Cards added per main-thread task: a drop of hundreds of photos appears in slices, so the page
 /// never freezes while it builds them (500 cards at once took one 340 ms task, 50 about 60 ms).
 const CARDS_PER_SLICE: usize = 20;
+/// Photos to classify waiting beyond the engine's before the pool starts for them: a helper
+/// takes a second or two to load the model, worth it only for more than a few seconds of work.
+const POOL_CLASSIFY_AFTER: usize = 16;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelStatus {
@@ -167,15 +170,23 @@ impl EngineClient {
         }
     }
 
-    /// A helper's answers: its embedded photos are the engine's too; a helper that fails is let
-    /// go and its photos are asked of the others.
+    /// A helper's answers: its embedded photos are the engine's too, and its classified photos
+    /// are answered as the engine's are; a helper that fails is let go and its photos are asked
+    /// of the others.
     fn on_helper_response(self: &Rc<Self>, slot: u32, response: Response) {
         match response {
             Response::Ready { .. } => self.pool.set_ready(slot),
             Response::ExampleAdded { id, result } => self.on_example_added(id, result, false),
+            Response::Classified { id, result } => return self.on_classified(id, slot, result),
+            Response::Explained {
+                id,
+                class_index,
+                method,
+                result,
+            } => return self.cards.on_explained(id, class_index, method, result),
             Response::InitFailed { .. } | Response::EngineLost { .. } => {
                 self.pool.let_go(slot);
-                self.queue.borrow_mut().requeue_out_of(slot);
+                self.requeue_out_of(slot);
             }
             _ => return,
         }
@@ -433,22 +444,7 @@ impl EngineClient {
                 reason,
                 device_lost,
             } => self.on_engine_lost(reason, device_lost),
-            Response::Classified { id, result } => {
-                super::bench_hook::count_answer(id);
-                self.queue.borrow_mut().settle(id);
-                if let Ok(classification) = &result {
-                    let model = self.keeper.model_name(classification.personal);
-                    self.cards.answered_by(id, model);
-                }
-                self.cards.set_state(
-                    id,
-                    match result {
-                        Ok(classification) => CardState::Done(classification),
-                        Err(error) => CardState::Failed(error.to_string()),
-                    },
-                );
-                self.pump();
-            }
+            Response::Classified { id, result } => self.on_classified(id, ENGINE, result),
             Response::ExampleAdded { id, result } => {
                 self.on_example_added(id, result, true);
                 self.pump();
@@ -464,10 +460,13 @@ impl EngineClient {
             Response::Trained(result) => {
                 let summary = result.map(|saved| {
                     let summary = saved.summary.clone();
+                    // The engine answers with it now; helpers that classify are told so.
+                    self.link.trained(saved.clone());
                     self.keeper.keep_model(saved);
                     summary
                 });
                 self.teach.on_trained(summary);
+                self.pump();
             }
             Response::ModelLoaded(result) => self.keeper.on_model_loaded(result),
             Response::ModelChanged { personal, result } => match result {
@@ -493,6 +492,29 @@ impl EngineClient {
                 result,
             } => self.cards.on_explained(id, class_index, method, result),
         }
+    }
+
+    /// A photo's answer, from the engine or a helper (`worker`).
+    fn on_classified(
+        self: &Rc<Self>,
+        id: u32,
+        worker: u32,
+        result: Result<Classification, PhotoError>,
+    ) {
+        super::bench_hook::count_answer(id, worker);
+        self.queue.borrow_mut().settle(id);
+        if let Ok(classification) = &result {
+            let model = self.keeper.model_name(classification.personal);
+            self.cards.answered_by(id, model);
+        }
+        self.cards.set_state(
+            id,
+            match result {
+                Ok(classification) => CardState::Done(classification),
+                Err(error) => CardState::Failed(error.to_string()),
+            },
+        );
+        self.pump();
     }
 
     /// Shows the saliency of `choice` on card `id`, asking the engine unless it is computed.
@@ -884,9 +906,14 @@ impl EngineClient {
         self.keeper.hand_over();
     }
 
-    /// Photos the lost worker held go back to the front of the queue, in their order.
+    /// Photos the lost engine held go back to the front of the queue, in their order.
     fn requeue_in_flight(&self) {
-        let again = self.queue.borrow_mut().requeue_out();
+        self.requeue_out_of(ENGINE);
+    }
+
+    /// Photos the lost worker `slot` held go back to the front of the queue, in their order.
+    fn requeue_out_of(&self, slot: u32) {
+        let again = self.queue.borrow_mut().requeue_out_of(slot);
         for job in again {
             if job.work == Work::Classify {
                 self.cards.set_state(job.id, CardState::Queued);
@@ -946,26 +973,35 @@ impl EngineClient {
             self.send_job(job, ENGINE);
         }
         self.grow_pool();
+        // While the engine trains, photos wait for it: its answers after that come from the new model.
+        let classify = !self.teach.is_running();
+        let takes = |work| work == Work::Learn || classify;
         for slot in self.pool.ready() {
-            let learn = |work| work == Work::Learn;
-            while let Some(job) = self.next_job(slot, learn) {
+            while let Some(job) = self.next_job(slot, takes) {
+                if job.work == Work::Classify {
+                    self.pool.tell_model(slot);
+                }
                 self.send_job(job, slot);
             }
         }
     }
 
-    /// Starts the pool's helpers once training photos wait beyond what the engine holds, when the
-    /// engine answers on the CPU and no race is being run (`pool.rs`).
+    /// Starts the pool's helpers once training photos, or more than a few photos to classify,
+    /// wait beyond what the engine holds, when the engine answers on the CPU and no race is being
+    /// run (`pool.rs`).
     fn grow_pool(&self) {
         let settled = matches!(
             self.race_state.get_untracked(),
             RaceState::Forced | RaceState::Unavailable(_) | RaceState::Decided { .. }
         );
         let waiting = || {
-            self.queue
-                .borrow()
-                .waiting()
-                .any(|job| job.work == Work::Learn)
+            let queue = self.queue.borrow();
+            queue.waiting().any(|job| job.work == Work::Learn)
+                || queue
+                    .waiting()
+                    .filter(|job| job.work == Work::Classify)
+                    .count()
+                    >= POOL_CLASSIFY_AFTER
         };
         if !self.pool.started()
             && settled
@@ -989,7 +1025,12 @@ impl EngineClient {
         let client = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             match (read_file(&file).await, work) {
-                (Ok(bytes), Work::Classify) => client.link.send(Request::Classify { id, bytes }),
+                (Ok(bytes), Work::Classify) if slot == ENGINE => {
+                    client.link.send(Request::Classify { id, bytes })
+                }
+                (Ok(bytes), Work::Classify) => {
+                    client.pool.send(slot, Request::Classify { id, bytes })
+                }
                 (Ok(bytes), Work::Learn) if slot == ENGINE => {
                     client.link.send(Request::AddExample {
                         id,

@@ -8,7 +8,8 @@ use std::rc::Rc;
 use gloo_worker::{Spawnable, WorkerBridge};
 
 use super::remote::RemoteEngine;
-use crate::protocol::{BackendKind, Request, Response};
+use crate::model_state::ModelState;
+use crate::protocol::{BackendKind, Request, Response, SavedModel};
 
 const WORKER_SCRIPT: &str = "./worker_loader.js";
 
@@ -27,6 +28,7 @@ pub(super) struct EngineLink {
     owed: Cell<u32>,
     /// What the engine runs on; a restart after a lost GPU may fall back from it.
     kind: Cell<BackendKind>,
+    model: RefCell<ModelState>,
     on_response: OnResponse,
 }
 
@@ -37,6 +39,7 @@ impl EngineLink {
             serials: Cell::new(0),
             owed: Cell::new(0),
             kind: Cell::new(kind),
+            model: RefCell::default(),
             on_response,
         }
     }
@@ -83,10 +86,20 @@ impl EngineLink {
     }
 
     pub(super) fn send(&self, request: Request) {
+        self.model.borrow_mut().follow(&request);
         if let Some((_, bridge)) = self.bridge.borrow().as_ref() {
             self.owed.set(self.owed.get() + request.answers());
             bridge.send(request);
         }
+    }
+
+    /// The engine trained `model` and answers with it now.
+    pub(super) fn trained(&self, model: SavedModel) {
+        self.model.borrow_mut().trained(model);
+    }
+
+    pub(super) fn model(&self) -> std::cell::Ref<'_, ModelState> {
+        self.model.borrow()
     }
 
     /// Whether `serial` is the engine's worker; if so, `response` settles what it owed.

@@ -1,15 +1,18 @@
-//! The page's pool of helpers: extra CPU engines that embed training photos beside the engine,
-//! so that a folder of thousands of photos uses every core the machine can spare. The CPU engine
-//! runs on one thread, so one worker uses one core.
+//! The page's pool of helpers: extra CPU engines that embed training photos and classify photos
+//! beside the engine, so that a folder of thousands of photos uses every core the machine can
+//! spare. The CPU engine runs on one thread, so one worker uses one core.
 //!
 //! A helper embeds the ImageNet backbone's features, which no personal model or example changes,
-//! so it holds no state of the person's: it keeps nothing it embeds (`AddExample { keep: false }`)
-//! and the page hands each answer to the engine that trains (`RestoreExample`), which learns
-//! exactly what it would have from embedding the photo itself (tests/engine_answers.rs). A lost
-//! helper is let go and its photos go back to the queue; the others and the engine go on.
+//! so it keeps nothing it embeds (`AddExample { keep: false }`) and the page hands each answer to
+//! the engine that trains (`RestoreExample`), which learns exactly what it would have from
+//! embedding the photo itself (tests/engine_answers.rs). To classify, a helper is first told the
+//! model the engine answers with (`model_state`: the personal model and the choice), so its
+//! answers are the engine's; no helper classifies while the engine trains, since the engine's
+//! answers after that come from the new model. A lost helper is let go and its photos go back to
+//! the queue; the others and the engine go on.
 //!
 //! Helpers start only when the engine answers on the CPU and the backend race is over (they would
-//! slow the race's timings), and only once training photos wait beyond what the engine holds.
+//! slow the race's timings), and only once enough work waits beyond what the engine holds.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -34,6 +37,8 @@ struct Helper {
     slot: u32,
     link: Link,
     ready: bool,
+    /// The engine's model change it was last told (`ModelState::change`).
+    told: Option<u32>,
 }
 
 pub struct Pool {
@@ -63,6 +68,7 @@ impl Pool {
             slot: slot as u32,
             link: self.link.spawn(BackendKind::Cpu),
             ready: false,
+            told: None,
         });
         self.helpers.borrow_mut().extend(helpers);
     }
@@ -103,6 +109,22 @@ impl Pool {
     pub(super) fn send(&self, slot: u32, request: Request) {
         if let Some(helper) = self.helpers.borrow().iter().find(|h| h.slot == slot) {
             helper.link.1.send(request);
+        }
+    }
+
+    /// Tells helper `slot` the model the engine answers with, unless it already has it; its
+    /// next photos are answered with that model.
+    pub(super) fn tell_model(&self, slot: u32) {
+        let state = self.link.model();
+        let mut helpers = self.helpers.borrow_mut();
+        let Some(helper) = helpers.iter_mut().find(|h| h.slot == slot) else {
+            return;
+        };
+        if helper.told != Some(state.change) {
+            for request in state.requests() {
+                helper.link.1.send(request);
+            }
+            helper.told = Some(state.change);
         }
     }
 

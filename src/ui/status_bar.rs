@@ -93,7 +93,7 @@ pub fn StatusBar(
                 None => "Backend: starting…".to_string(),
             }}
             {move || (workers.get() > 1).then(|| view! {
-                <span class="workers">{format!(" · {} workers embedding", workers.get())}</span>
+                <span class="workers">{format!(" · {} CPU workers", workers.get())}</span>
             })}
             {move || race_text().1.map(|figures| view! {
                 <span class="race" data-testid="backend-race">{format!(" — {figures}")}</span>

@@ -56,18 +56,30 @@ test.describe('classify photos', () => {
     glimpse.expectPrivateAndClean();
   });
 
-  test('CPU backend: 20 photos picked at once all get answers', async ({ page }) => {
+  test('CPU backend: 40 photos picked at once all get answers, the same from every worker of the pool', async ({ page }) => {
     const glimpse = new GlimpsePage(page);
-    await glimpse.open('cpu');
+    await glimpse.open('cpu', 'bench&workers=2');
     const names = Object.keys(EXPECTED_TOP1);
-    const files = Array.from({ length: 20 }, (_, i) => photo(names[i % names.length], `copy-${i}-${names[i % names.length]}`));
-    // Picked before the model is ready: they wait in the queue, then all go through.
+    const files = Array.from({ length: 40 }, (_, i) => photo(names[i % names.length], `copy-${i}-${names[i % names.length]}`));
+    // Picked before the model is ready: they wait in the queue, then all go through, shared by
+    // the engine and the helper the pool starts for them.
     await glimpse.pick(files);
-    await expect(page.getByTestId('result')).toHaveCount(20);
+    await expect(page.getByTestId('result')).toHaveCount(40);
+    await expect(glimpse.backend()).toHaveAttribute('data-workers', '2', { timeout: 240_000 });
+    const rankings = new Map<string, Array<[string, number]>>();
     for (const file of files) {
       const ranking = await glimpse.ranking(file.name, 240_000);
-      expect(ranking[0][0], file.name).toBe(EXPECTED_TOP1[file.name.replace(/^copy-\d+-/, '')]);
+      const original = file.name.replace(/^copy-\d+-/, '');
+      expect(ranking[0][0], file.name).toBe(EXPECTED_TOP1[original]);
+      // Every copy of a photo gets the same answer, whichever worker gave it.
+      const first = rankings.get(original) ?? ranking;
+      rankings.set(original, first);
+      expect(ranking, file.name).toEqual(first);
     }
+    // Both workers answered: the engine (0) and the helper (1), and each photo once.
+    const [answers, by] = await page.evaluate(() => [(window as any).glimpseAnswers, (window as any).glimpseAnsweredBy]);
+    expect(Object.values(answers)).toEqual(Array(40).fill(1));
+    expect(new Set(Object.values(by))).toEqual(new Set([0, 1]));
     glimpse.expectPrivateAndClean();
   });
 

@@ -106,7 +106,7 @@ test('a picked folder becomes classes: subfolders by name, litter and duplicates
   await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(30, { timeout: 180_000 });
   await expect(page.getByTestId('folder-import-progress')).toHaveCount(0);
   await expect(glimpse.backend()).toHaveAttribute('data-workers', '2');
-  await expect(glimpse.backend()).toContainText('2 workers embedding');
+  await expect(glimpse.backend()).toContainText('2 CPU workers');
   await page.locator('section.teach').screenshot({ path: path.join(__dirname, 'artifacts', 'folder-import.png') });
   await testInfo.attach('folder-import', { path: path.join(__dirname, 'artifacts', 'folder-import.png'), contentType: 'image/png' });
 
