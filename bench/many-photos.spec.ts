@@ -2,9 +2,9 @@
 // left and right halves of the five sample photos, made here) is picked through `folder-input`,
 // embedded, stored, trained on and reloaded, with one worker and then with the page's pool, side
 // by side in one run. Measures embedding photos/s, the time from picking the folder to a trained
-// model, the engine's and the page's wasm memory (after training and after the reload), the
-// page's JS heap, the peak resident memory of the page's renderer process (page and workers
-// together) and the IndexedDB size.
+// model, the wasm memory of the engine, of each helper and of the page (after training and after
+// the reload), the page's JS heap, the peak resident memory of the page's renderer process (page
+// and workers together) and the IndexedDB size.
 // Writes bench/results/many-photos-PHOTOS.json.
 // Run: PHOTOS=500 E2E_DIR=bench npx playwright test many-photos   (after `trunk build --release`)
 import { expect, test, type Browser } from '@playwright/test';
@@ -86,15 +86,18 @@ async function run(browser: Browser, baseURL: string, dir: string, workers: stri
   const trainedS = (Date.now() - started) / 1000;
   const accuracy = Number(await page.getByTestId('metric-accuracy').getAttribute('data-value'));
   const memory = () => page.evaluate(async () => {
+    const w = window as any;
     const estimate: any = await navigator.storage.estimate();
+    const helpers: number[] = await Promise.all(w.glimpseHelpers().map((slot: number) => w.glimpseMemory(slot)));
     return [
-      (await (window as any).glimpseMemory()) / 1e6,
-      (window as any).glimpsePageMemory() / 1e6,
+      (await w.glimpseMemory()) / 1e6,
+      w.glimpsePageMemory() / 1e6,
       ((performance as any).memory?.usedJSHeapSize ?? 0) / 1e6,
       (estimate.usageDetails?.indexedDB ?? estimate.usage) / 1e6,
+      helpers.map((bytes) => bytes / 1e6),
     ];
   });
-  const [engineMB, pageWasmMB, pageHeapMB, indexedDbMB] = await memory();
+  const [engineMB, pageWasmMB, pageHeapMB, indexedDbMB, helperMB] = await memory();
   const reloaded = Date.now();
   await page.reload();
   await glimpse.waitReady();
@@ -108,7 +111,7 @@ async function run(browser: Browser, baseURL: string, dir: string, workers: stri
   await context.close();
   const result = {
     workers: used, embeddedS, photosPerS: PHOTOS / embeddedS, trainedS, accuracy,
-    reloadS, engineMB, pageWasmMB, pageHeapMB, reloadedEngineMB, reloadedPageWasmMB,
+    reloadS, engineMB, helperMB, pageWasmMB, pageHeapMB, reloadedEngineMB, reloadedPageWasmMB,
     rendererPeakMB: peakMB, indexedDbMB,
   };
   console.log(JSON.stringify(result));

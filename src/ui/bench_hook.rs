@@ -1,7 +1,8 @@
 //! `?bench` in the page URL exposes `window.glimpseBenchmark(pixels, batch, runs, warmup)` to the
 //! side-by-side benchmark (`bench/compare.spec.ts`): a promise of `{ timesMs, logits, layers }`, timed
 //! inside the engine's worker exactly as the page's own inference runs;
-//! `window.glimpseMemory()`, a promise of the worker's wasm memory in bytes;
+//! `window.glimpseMemory(worker)`, a promise of a worker's wasm memory in bytes (the engine's, or
+//! the pool's helper in slot `worker`, one of `window.glimpseHelpers()`);
 //! `window.glimpsePageMemory()`, the page's own wasm memory in bytes;
 //! `window.glimpseGpuWork(pixels, batch)`, a promise of the WebGPU work of the first forward pass
 //! at that batch and of the next one (`{ first_pass, pass }`, each with dispatches, submits,
@@ -19,8 +20,10 @@ use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::link::EngineLink;
+use super::pool::Pool;
 use crate::backend_race::Preference;
 use crate::protocol::{BenchmarkRun, EngineError, Fault, GpuWorkCount, LoadTimings, Request};
+use crate::work_queue::ENGINE;
 
 fn query() -> Option<web_sys::UrlSearchParams> {
     web_sys::window()
@@ -109,13 +112,16 @@ pub(super) struct BenchHook {
     link: Rc<EngineLink>,
     benchmarks: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
     gpu_work_counts: RefCell<VecDeque<(js_sys::Function, js_sys::Function)>>,
-    memory_probes: RefCell<VecDeque<js_sys::Function>>,
+    /// By worker (`work_queue::ENGINE`, or a helper's slot).
+    memory_probes: RefCell<VecDeque<(u32, js_sys::Function)>>,
+    pool: Rc<Pool>,
 }
 
 impl BenchHook {
-    pub(super) fn new(link: Rc<EngineLink>) -> Self {
+    pub(super) fn new(link: Rc<EngineLink>, pool: Rc<Pool>) -> Self {
         Self {
             link,
+            pool,
             benchmarks: RefCell::default(),
             gpu_work_counts: RefCell::default(),
             memory_probes: RefCell::default(),
@@ -171,13 +177,22 @@ impl BenchHook {
         let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseGpuWork".into(), count.as_ref());
         count.forget();
 
+        // `glimpseMemory(worker)`: the engine's by default, a helper's by its slot.
         let weak = Rc::downgrade(self);
-        let memory = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
+        let memory = Closure::<dyn Fn(JsValue) -> js_sys::Promise>::new(move |worker: JsValue| {
+            let worker = worker.as_f64().map_or(ENGINE, |w| w as u32);
             let weak = weak.clone();
             js_sys::Promise::new(&mut |resolve, reject| match weak.upgrade() {
-                Some(hook) => {
-                    hook.memory_probes.borrow_mut().push_back(resolve);
+                Some(hook) if worker == ENGINE => {
+                    hook.memory_probes.borrow_mut().push_back((worker, resolve));
                     hook.link.send(Request::Memory);
+                }
+                Some(hook) if hook.pool.ready().contains(&worker) => {
+                    hook.memory_probes.borrow_mut().push_back((worker, resolve));
+                    hook.pool.send(worker, Request::Memory);
+                }
+                Some(_) => {
+                    let _ = reject.call1(&JsValue::NULL, &"no such worker".into());
                 }
                 None => {
                     let _ = reject.call1(&JsValue::NULL, &"the page is gone".into());
@@ -186,6 +201,20 @@ impl BenchHook {
         });
         let _ = js_sys::Reflect::set(&js_sys::global(), &"glimpseMemory".into(), memory.as_ref());
         memory.forget();
+        let weak = Rc::downgrade(self);
+        let helpers = Closure::<dyn Fn() -> js_sys::Array>::new(move || {
+            let slots = weak
+                .upgrade()
+                .map(|hook| hook.pool.ready())
+                .unwrap_or_default();
+            slots.into_iter().map(JsValue::from).collect()
+        });
+        let _ = js_sys::Reflect::set(
+            &js_sys::global(),
+            &"glimpseHelpers".into(),
+            helpers.as_ref(),
+        );
+        helpers.forget();
 
         // The page's own wasm memory: what it holds of the person's work.
         let page_memory = Closure::<dyn Fn() -> f64>::new(|| {
@@ -222,8 +251,13 @@ impl BenchHook {
         inject.forget();
     }
 
-    pub(super) fn on_memory(&self, wasm_bytes: u64) {
-        if let Some(resolve) = self.memory_probes.borrow_mut().pop_front() {
+    /// Worker `worker`'s answer to `Memory`.
+    pub(super) fn on_memory(&self, worker: u32, wasm_bytes: u64) {
+        let mut probes = self.memory_probes.borrow_mut();
+        let Some(at) = probes.iter().position(|(w, _)| *w == worker) else {
+            return;
+        };
+        if let Some((_, resolve)) = probes.remove(at) {
             let _ = resolve.call1(&JsValue::NULL, &JsValue::from(wasm_bytes as f64));
         }
     }
@@ -235,9 +269,11 @@ impl BenchHook {
         for (_, reject) in waiting.drain(..) {
             let _ = reject.call1(&JsValue::NULL, &"the engine was restarted".into());
         }
-        for resolve in self.memory_probes.borrow_mut().drain(..) {
+        let mut probes = self.memory_probes.borrow_mut();
+        for (_, resolve) in probes.iter().filter(|(w, _)| *w == ENGINE) {
             let _ = resolve.call1(&JsValue::NULL, &f64::NAN.into());
         }
+        probes.retain(|(w, _)| *w != ENGINE);
     }
 
     pub(super) fn on_gpu_work_counted(&self, result: Result<GpuWorkCount, EngineError>) {

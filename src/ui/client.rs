@@ -59,7 +59,7 @@ pub struct EngineClient {
     /// The engine that answers the person.
     link: Rc<EngineLink>,
     /// Helpers that embed training photos beside the engine.
-    pub pool: Pool,
+    pub pool: Rc<Pool>,
     /// Photos waiting for the engine, and those it holds (`work_queue`).
     queue: Rc<RefCell<WorkQueue<web_sys::File>>>,
     ids: Rc<PhotoIds>,
@@ -116,6 +116,7 @@ impl EngineClient {
             let teach = Rc::new(Teach::default());
             let queue = Rc::new(RefCell::new(WorkQueue::new(IN_FLIGHT)));
             let ids = Rc::new(PhotoIds::default());
+            let pool = Rc::new(Pool::new(Rc::clone(&link)));
             Self {
                 keeper: Rc::new(Keeper::new(
                     Rc::clone(&link),
@@ -123,11 +124,11 @@ impl EngineClient {
                     Rc::clone(&queue),
                     Rc::clone(&ids),
                 )),
-                bench: Rc::new(BenchHook::new(Rc::clone(&link))),
+                bench: Rc::new(BenchHook::new(Rc::clone(&link), Rc::clone(&pool))),
                 folder_import: Rc::new(FolderImporter::new(Rc::clone(&teach))),
                 teach,
                 cards: Cards::default(),
-                pool: Pool::new(Rc::clone(&link)),
+                pool,
                 link,
                 queue,
                 ids,
@@ -184,6 +185,7 @@ impl EngineClient {
                 method,
                 result,
             } => return self.cards.on_explained(id, class_index, method, result),
+            Response::Memory { wasm_bytes } => return self.bench.on_memory(slot, wasm_bytes),
             Response::InitFailed { .. } | Response::EngineLost { .. } => {
                 self.pool.let_go(slot);
                 self.requeue_out_of(slot);
@@ -482,7 +484,7 @@ impl EngineClient {
             Response::OnnxExported(result) => self.keeper.on_onnx_exported(result),
             Response::Benchmarked(result) => self.bench.on_benchmarked(result),
             Response::GpuWorkCounted(result) => self.bench.on_gpu_work_counted(result),
-            Response::Memory { wasm_bytes } => self.bench.on_memory(wasm_bytes),
+            Response::Memory { wasm_bytes } => self.bench.on_memory(ENGINE, wasm_bytes),
             Response::Probed(result) => self.on_cpu_probed(result),
             Response::TrainingProbed(result) => self.on_cpu_trained(result),
             Response::Explained {
