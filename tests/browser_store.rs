@@ -17,7 +17,9 @@ fn photo(id: u32, class_key: u32) -> ExampleRecord {
         photo: vec![id as u8; 3000],
         thumbnail: vec![id as u8 + 1; 40],
         embeddings: ExampleRecord::embeddings_to_bytes(&[id as f32, 0.5, -1.0]),
-        content_hash: (id % 2 == 0).then(|| ExampleRecord::hash_to_hex(u128::from(id) << 64)),
+        content_hash: id
+            .is_multiple_of(2)
+            .then(|| ExampleRecord::hash_to_hex(u128::from(id) << 64)),
     }
 }
 
