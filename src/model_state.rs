@@ -51,25 +51,12 @@ impl ModelState {
 mod tests {
     use super::*;
     use crate::formats::records::TrainingSummary;
-    use crate::protocol::TrainMode;
 
     fn model(class: &str) -> SavedModel {
         SavedModel {
             weights: vec![1, 2, 3],
             tuned_blocks: 0,
-            summary: TrainingSummary {
-                classes: vec![class.into(), "other".into()],
-                evaluation: crate::formats::metrics::evaluate(&[], &[], 2),
-                history: Vec::new(),
-                best_epoch: 0,
-                cancelled: false,
-                held_out: Vec::new(),
-                evaluation_method: String::new(),
-                warnings: Vec::new(),
-                mode: TrainMode::HeadOnly,
-                trained_per_class: Vec::new(),
-                trained_at: None,
-            },
+            summary: TrainingSummary::empty(&[class, "other"]),
         }
     }
 

@@ -94,6 +94,26 @@ pub struct TrainingSummary {
     pub trained_at: Option<String>,
 }
 
+#[cfg(test)]
+impl TrainingSummary {
+    /// A summary of a run that learnt nothing, for tests that only carry one around.
+    pub(crate) fn empty(classes: &[&str]) -> Self {
+        Self {
+            classes: classes.iter().map(|c| c.to_string()).collect(),
+            evaluation: crate::formats::metrics::evaluate(&[], &[], classes.len()),
+            history: Vec::new(),
+            best_epoch: 0,
+            cancelled: false,
+            held_out: Vec::new(),
+            evaluation_method: String::new(),
+            warnings: Vec::new(),
+            mode: TrainMode::HeadOnly,
+            trained_per_class: Vec::new(),
+            trained_at: None,
+        }
+    }
+}
+
 /// What one benchmark request measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkRun {

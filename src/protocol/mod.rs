@@ -465,19 +465,7 @@ mod tests {
 
     #[test]
     fn a_request_with_no_engine_behind_it_still_gets_every_answer_it_is_owed() {
-        let summary = TrainingSummary {
-            classes: vec!["a".into(), "b".into()],
-            evaluation: crate::formats::metrics::evaluate(&[], &[], 2),
-            history: Vec::new(),
-            best_epoch: 0,
-            cancelled: false,
-            held_out: Vec::new(),
-            evaluation_method: String::new(),
-            warnings: Vec::new(),
-            mode: TrainMode::HeadOnly,
-            trained_per_class: Vec::new(),
-            trained_at: None,
-        };
+        let summary = TrainingSummary::empty(&["a", "b"]);
         let requests = [
             Request::Classify {
                 id: 1,
