@@ -10,6 +10,7 @@
 //! the page's pool (`pool.rs`), `IN_FLIGHT` at a time each.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
@@ -597,28 +598,17 @@ impl EngineClient {
 
     /// Puts one training photo in a class and in the queue to be embedded (the caller calls
     /// `after_adding_examples` once the photos are in).
-    fn add_example(
-        &self,
-        class_key: u32,
-        file: web_sys::File,
-        content_hash: Option<u128>,
-    ) -> Option<u32> {
-        let class = self.teach.class(class_key)?;
+    fn add_example(&self, class_key: u32, file: web_sys::File, content_hash: Option<u128>) {
+        if self.teach.class(class_key).is_none() {
+            return;
+        }
         let id = self.ids.next();
-        let state = RwSignal::new(ExampleState::Embedding);
-        self.teach.example_states.borrow_mut().insert(id, state);
         let thumbnail = web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
-        class.photos.update(|p| {
-            p.push(TeachExample {
-                id,
-                name: file.name(),
-                thumbnail,
-                state,
-                content_hash,
-            })
-        });
+        let photo = TeachExample::new(id, file.name(), thumbnail, content_hash);
+        // Imported photos are the only ones with a content hash.
+        let imported = content_hash.is_some();
+        self.teach.add_photo(class_key, photo, imported);
         self.queue.borrow_mut().push(id, Work::Learn, file);
-        Some(id)
     }
 
     fn after_adding_examples(self: &Rc<Self>) {
@@ -638,9 +628,8 @@ impl EngineClient {
         wasm_bindgen_futures::spawn_local(async move {
             let adder = Rc::clone(&client);
             let add = move |key, file, hash| {
-                let id = adder.add_example(key, file, Some(hash));
+                adder.add_example(key, file, Some(hash));
                 adder.after_adding_examples();
-                id
             };
             let report = client.folder_import.run(sources, add).await;
             // The empty classes a page starts with make way for the imported ones.
@@ -660,8 +649,8 @@ impl EngineClient {
 
     /// Stops an import: what is embedded stays, the rest is taken out again.
     pub fn cancel_folder_import(&self) {
-        for (key, id) in self.folder_import.cancel() {
-            self.remove_example(key, id);
+        for id in self.folder_import.cancel() {
+            self.remove_example(id);
         }
     }
 
@@ -670,55 +659,44 @@ impl EngineClient {
     }
 
     /// Removes a training photo, from storage too.
-    pub fn remove_example(&self, class_key: u32, id: u32) {
-        self.forget_example(class_key, id);
+    pub fn remove_example(&self, id: u32) {
+        self.forget_example(id);
         self.keeper
             .write(move |store| async move { store.delete_photo(id).await });
     }
 
-    fn forget_example(&self, class_key: u32, id: u32) {
-        if let Some(class) = self.teach.class(class_key) {
-            class.photos.update(|p| {
-                if let Some(photo) = p.iter().find(|p| p.id == id) {
-                    let _ = web_sys::Url::revoke_object_url(&photo.thumbnail);
-                }
-                p.retain(|p| p.id != id);
-            });
+    fn forget_example(&self, id: u32) {
+        if let Some(photo) = self.teach.remove_photo(id) {
+            self.forget_photos(&[photo]);
         }
-        self.teach.example_states.borrow_mut().remove(&id);
-        self.keeper.forget_example(id);
-        self.queue.borrow_mut().forget(id);
-        self.link.send(Request::RemoveExample { id });
+    }
+
+    /// Lets go of photos taken out of their class: their thumbnails, kept copies, queued work
+    /// and the engine's embeddings.
+    fn forget_photos(&self, photos: &[TeachExample]) {
+        let ids: HashSet<u32> = photos.iter().map(|p| p.id).collect();
+        self.queue
+            .borrow_mut()
+            .forget_where(|job| ids.contains(&job.id));
+        for photo in photos {
+            let _ = web_sys::Url::revoke_object_url(&photo.thumbnail);
+            self.keeper.forget_example(photo.id);
+            self.link.send(Request::RemoveExample { id: photo.id });
+        }
     }
 
     /// Moves a training photo to another class (its embeddings stay valid).
-    pub fn move_example(&self, from: u32, id: u32, to: u32) {
-        let (Some(from), Some(to)) = (self.teach.class(from), self.teach.class(to)) else {
-            return;
-        };
-        let mut moved = None;
-        from.photos.update(|p| {
-            if let Some(i) = p.iter().position(|p| p.id == id) {
-                moved = Some(p.remove(i));
-            }
-        });
-        if let Some(photo) = moved {
-            to.photos.update(|p| p.push(photo));
-            let key = to.key;
+    pub fn move_example(&self, id: u32, to: u32) {
+        if self.teach.move_photo(id, to) {
             self.keeper
-                .write(move |store| async move { store.move_photo(id, key).await });
+                .write(move |store| async move { store.move_photo(id, to).await });
         }
     }
 
     pub fn remove_class(&self, key: u32) {
-        let mut ids = Vec::new();
-        if let Some(class) = self.teach.class(key) {
-            for photo in class.photos.get_untracked() {
-                ids.push(photo.id);
-                self.forget_example(key, photo.id);
-            }
-        }
-        self.teach.classes.update(|c| c.retain(|c| c.key != key));
+        let photos = self.teach.remove_class(key);
+        self.forget_photos(&photos);
+        let ids: Vec<u32> = photos.iter().map(|p| p.id).collect();
         self.keeper
             .write(move |store| async move { store.delete_class(key, &ids).await });
     }

@@ -14,7 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::files::read_file;
 use super::next_task::next_task;
-use super::teach::state::{ExampleState, Teach};
+use super::teach::state::Teach;
 use crate::formats::folder_import::{
     FolderImport, ImportReport, MAX_PHOTO_FILE_BYTES, Skip, Skipped, ZipFolder, file_name,
     photo_type,
@@ -58,13 +58,11 @@ struct Listing {
     zip: Option<ZipFolder>,
 }
 
-/// The import under way or last done: its phase for the panel and the photos it added.
+/// The import under way or last done: its phase for the panel. `Teach` follows the photos it
+/// added (its import tally).
 pub struct FolderImporter {
     teach: Rc<Teach>,
     pub phase: RwSignal<ImportPhase>,
-    /// The photos this import put in classes, to follow their embedding (and to take back the
-    /// unfinished ones on cancel).
-    pub added: RwSignal<Vec<u32>>,
     cancelled: Cell<bool>,
 }
 
@@ -73,7 +71,6 @@ impl FolderImporter {
         Self {
             teach,
             phase: RwSignal::new(ImportPhase::Idle),
-            added: RwSignal::new(Vec::new()),
             cancelled: Cell::new(false),
         }
     }
@@ -84,37 +81,14 @@ impl FolderImporter {
 
     /// How many of this import's photos are embedded and how many still wait (tracked).
     pub fn embedding(&self) -> (usize, usize) {
-        let states = self.teach.example_states.borrow();
-        self.added.with(|ids| {
-            ids.iter()
-                .filter_map(|id| states.get(id))
-                .fold((0, 0), |(ready, left), state| match state.get() {
-                    ExampleState::Embedding => (ready, left + 1),
-                    ExampleState::Ready => (ready + 1, left),
-                    ExampleState::Failed(_) => (ready, left),
-                })
-        })
+        self.teach.import_tally.with(|t| (t.ready, t.embedding))
     }
 
-    /// Stops reading and hands back this import's photos that are not embedded yet (with their
-    /// class), for the caller to take out; the embedded ones stay.
-    pub(super) fn cancel(&self) -> Vec<(u32, u32)> {
+    /// Stops reading and hands back this import's photos that are not embedded yet, for the
+    /// caller to take out; the embedded ones stay.
+    pub(super) fn cancel(&self) -> Vec<u32> {
         self.cancelled.set(true);
-        let unfinished: Vec<(u32, u32)> = self.added.with_untracked(|ids| {
-            ids.iter()
-                .filter(|id| {
-                    self.teach
-                        .example_states
-                        .borrow()
-                        .get(id)
-                        .map(|s| s.get_untracked())
-                        == Some(ExampleState::Embedding)
-                })
-                .filter_map(|&id| Some((self.teach.class_of(id)?.key, id)))
-                .collect()
-        });
-        self.added
-            .update(|ids| ids.retain(|id| !unfinished.iter().any(|(_, u)| u == id)));
+        let unfinished = self.teach.import_embedding();
         if let ImportPhase::Done { report, .. } = self.phase.get_untracked() {
             self.phase.set(ImportPhase::Done {
                 report,
@@ -128,14 +102,14 @@ impl FolderImporter {
         self.phase.set(ImportPhase::Idle);
     }
 
-    /// Imports every source in turn; `add` puts a photo in a class and queues it, giving its id.
+    /// Imports every source in turn; `add` puts a photo in a class and queues it.
     pub(super) async fn run(
         &self,
         sources: Vec<ImportSource>,
-        add: impl Fn(u32, web_sys::File, u128) -> Option<u32>,
+        add: impl Fn(u32, web_sys::File, u128),
     ) -> ImportReport {
         self.cancelled.set(false);
-        self.added.set(Vec::new());
+        self.teach.start_import();
         self.phase.set(ImportPhase::Reading { done: 0, total: 0 });
         let mut report = ImportReport::default();
         let mut listings = Vec::new();
@@ -175,7 +149,7 @@ impl FolderImporter {
     async fn import(
         &self,
         listing: Listing,
-        add: &impl Fn(u32, web_sys::File, u128) -> Option<u32>,
+        add: &impl Fn(u32, web_sys::File, u128),
         done: &mut usize,
         total: usize,
     ) -> ImportReport {
@@ -231,9 +205,7 @@ impl FolderImporter {
                 Entry::File(file) => file,
                 Entry::InZip(_) => photo_file(&bytes, file_name(&path)),
             };
-            if let Some(id) = add(key, file, admitted.hash) {
-                self.added.update(|ids| ids.push(id));
-            }
+            add(key, file, admitted.hash);
         }
         import.into_report()
     }

@@ -158,6 +158,35 @@ test('photos picked with a class\'s own file input are learnt by that class', as
   glimpse.expectPrivateAndClean();
 });
 
+test('a class of 70 photos shows its first 60, the rest on Show more; counts follow removals and moves', async ({ page }) => {
+  const glimpse = new GlimpsePage(page);
+  await glimpse.open('cpu');
+  await glimpse.waitReady();
+  await nameClasses(page, ['brick', 'grass']);
+  const brick = page.locator('[data-testid="class"][data-class-name="brick"]');
+  const grass = page.locator('[data-testid="class"][data-class-name="grass"]');
+  await dropCrops(page, '[data-testid="class"][data-class-name="brick"]', 'brick', 0, 70, 3, 'many');
+  const count = brick.getByTestId('class-count');
+  await expect(count).toHaveAttribute('data-value', '70');
+  await expect(brick.locator('.class-photo')).toHaveCount(60);
+  const more = brick.getByTestId('class-show-more');
+  await expect(more).toHaveAttribute('data-hidden', '10');
+  await expect(count).toHaveAttribute('data-ready', '70', { timeout: 240_000 });
+  await expect(count).not.toContainText('embedding');
+  // Taken out and moved: the counts and the photos shown follow.
+  await brick.locator('.class-photo').first().getByRole('button', { name: 'Remove this photo' }).click();
+  await expect(count).toHaveAttribute('data-value', '69');
+  await expect(more).toHaveAttribute('data-hidden', '9');
+  await brick.locator('.class-photo').first().locator('select.move').selectOption({ label: 'grass' });
+  await expect(count).toHaveAttribute('data-value', '68');
+  await expect(grass.getByTestId('class-count')).toHaveAttribute('data-ready', '1');
+  await expect(brick.locator('.class-photo')).toHaveCount(60);
+  await more.click();
+  await expect(brick.locator('.class-photo[data-state="ready"]')).toHaveCount(68);
+  await expect(more).toHaveCount(0);
+  glimpse.expectPrivateAndClean();
+});
+
 test('webcam capture adds frames to a class (Chromium fake camera)', async ({ page }) => {
   const glimpse = new GlimpsePage(page);
   await glimpse.open('cpu');

@@ -314,26 +314,16 @@ impl Keeper {
 
     /// One stored photo on screen, embedding until the engine has it back.
     fn list_photo(&self, photo: store::PhotoListing) {
-        let Some(class) = self.teach.class(photo.class_key) else {
-            return;
-        };
-        self.ids.above(photo.id);
-        let state = RwSignal::new(ExampleState::Embedding);
-        self.teach
-            .example_states
-            .borrow_mut()
-            .insert(photo.id, state);
         let content_hash = photo.content_hash_value();
-        class.photos.update(|p| {
-            p.push(TeachExample {
-                id: photo.id,
-                name: photo.name,
-                thumbnail: blob_url(&photo.thumbnail, "image/jpeg"),
-                state,
-                content_hash,
-            })
-        });
-        self.kept.borrow_mut().insert(photo.id);
+        let id = photo.id;
+        let thumbnail = blob_url(&photo.thumbnail, "image/jpeg");
+        let listed = TeachExample::new(id, photo.name, thumbnail.clone(), content_hash);
+        if self.teach.add_photo(photo.class_key, listed, false) {
+            self.ids.above(id);
+            self.kept.borrow_mut().insert(id);
+        } else {
+            let _ = web_sys::Url::revoke_object_url(&thumbnail);
+        }
     }
 
     fn next_hand_over(&self) -> u32 {
@@ -364,7 +354,7 @@ impl Keeper {
     /// this visit still trains on it.
     pub(super) fn keep_example(self: &Rc<Self>, id: u32, kept: KeptExample, to_engine: bool) {
         // Removed while it was being embedded: nothing to keep.
-        let Some(class) = self.teach.class_of(id) else {
+        let (Some(class), Some(photo)) = (self.teach.class_of(id), self.teach.photo(id)) else {
             return;
         };
         if to_engine {
@@ -376,19 +366,11 @@ impl Keeper {
             self.held.borrow_mut().insert(id, kept);
             return;
         };
-        let (name, content_hash) = class
-            .photos
-            .with_untracked(|p| {
-                p.iter()
-                    .find(|p| p.id == id)
-                    .map(|p| (p.name.clone(), p.content_hash))
-            })
-            .unwrap_or_default();
         let record = ExampleRecord {
             id,
             class_key: class.key,
-            name,
-            content_hash: content_hash.map(ExampleRecord::hash_to_hex),
+            name: photo.name,
+            content_hash: photo.content_hash.map(ExampleRecord::hash_to_hex),
             photo: kept.photo,
             thumbnail: kept.thumbnail,
             embeddings: ExampleRecord::embeddings_to_bytes(&kept.embeddings),

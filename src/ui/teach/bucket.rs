@@ -8,45 +8,55 @@ use super::webcam::WebcamCapture;
 use crate::ui::files::files_of;
 use crate::ui::folder_import::dropped_folders;
 
+/// Thumbnails a class shows before "Show more": a class of thousands of photos would otherwise
+/// put thousands of images (each with its buttons) in the page.
+const SHOWN_AT_FIRST: usize = 60;
+/// Thumbnails each "Show more" adds.
+const SHOWN_MORE: usize = 240;
+
 #[component]
 pub fn ClassBucket(
     class: TeachClass,
     #[prop(into)] others: Signal<Vec<(u32, String)>>,
     on_files: impl Fn(u32, Vec<web_sys::File>) + Copy + Send + Sync + 'static,
-    on_remove_photo: impl Fn(u32, u32) + Copy + Send + Sync + 'static,
-    on_move_photo: impl Fn(u32, u32, u32) + Copy + Send + Sync + 'static,
+    on_remove_photo: impl Fn(u32) + Copy + Send + Sync + 'static,
+    on_move_photo: impl Fn(u32, u32) + Copy + Send + Sync + 'static,
     on_remove_class: impl Fn(u32) + Copy + Send + Sync + 'static,
     #[prop(into)] removable: Signal<bool>,
 ) -> impl IntoView {
-    let TeachClass { key, name, photos } = class;
+    let TeachClass {
+        key,
+        name,
+        photos,
+        tally,
+    } = class;
     let dragging = RwSignal::new(false);
     // Photos the model could not use are listed with their reason, not counted.
-    let count = move || {
-        photos.with(|p| {
-            p.iter()
-                .filter(|p| !matches!(p.state.get(), ExampleState::Failed(_)))
-                .count()
-        })
-    };
-    let embedding = move || {
-        photos.with(|p| {
-            p.iter()
-                .filter(|p| p.state.get() == ExampleState::Embedding)
-                .count()
-        })
-    };
+    let count = Memo::new(move |_| tally.with(|t| t.usable()));
+    let embedding = Memo::new(move |_| tally.with(|t| t.embedding));
+    // The lists below follow the photos themselves only when a photo is added, taken out or
+    // fails, not on each photo embedded: that would go through every photo of the class each time.
+    let failures = Memo::new(move |_| tally.with(|t| t.failed));
+    let shown = RwSignal::new(SHOWN_AT_FIRST);
     let usable = move || {
+        failures.track();
+        let shown = shown.get();
         photos.with(|p| {
             p.iter()
-                .filter(|p| !matches!(p.state.get(), ExampleState::Failed(_)))
+                .filter(|p| !matches!(p.state.get_untracked(), ExampleState::Failed(_)))
+                .take(shown)
                 .cloned()
                 .collect::<Vec<_>>()
         })
     };
+    let hidden = move || count.get().saturating_sub(shown.get());
     let failed = move || {
+        if failures.get() == 0 {
+            return Vec::new();
+        }
         photos.with(|p| {
             p.iter()
-                .filter_map(|p| match p.state.get() {
+                .filter_map(|p| match p.state.get_untracked() {
                     ExampleState::Failed(e) => Some((p.id, p.name.clone(), e)),
                     _ => None,
                 })
@@ -72,10 +82,10 @@ pub fn ClassBucket(
                     prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e)) />
                 // Photos still being embedded are counted but said to be so: the model cannot
                 // learn from them yet.
-                <span class="class-count" data-testid="class-count" data-value=move || count().to_string()
-                    data-ready=move || (count() - embedding()).to_string()>
-                    {move || format!("{} photo{}", count(), if count() == 1 { "" } else { "s" })}
-                    {move || (embedding() > 0).then(|| format!(" ({} embedding)", embedding()))}
+                <span class="class-count" data-testid="class-count" data-value=move || count.get().to_string()
+                    data-ready=move || (count.get() - embedding.get()).to_string()>
+                    {move || format!("{} photo{}", count.get(), if count.get() == 1 { "" } else { "s" })}
+                    {move || (embedding.get() > 0).then(|| format!(" ({} embedding)", embedding.get()))}
                 </span>
                 <Show when=move || removable.get()>
                     <button type="button" class="ghost small" title="Remove this class"
@@ -99,9 +109,9 @@ pub fn ClassBucket(
                                 }>
                                 <img src=photo.thumbnail.clone() alt="" loading="lazy" decoding="async" />
                                 <button type="button" class="remove" aria-label="Remove this photo"
-                                    on:click=move |_| on_remove_photo(key, id)>"×"</button>
+                                    on:click=move |_| on_remove_photo(id)>"×"</button>
                                 <select class="move" aria-label="Move to another class" on:change=move |e| {
-                                    if let Ok(to) = event_target_value(&e).parse::<u32>() { on_move_photo(key, id, to) }
+                                    if let Ok(to) = event_target_value(&e).parse::<u32>() { on_move_photo(id, to) }
                                 }>
                                     <option value="" selected>"⇄"</option>
                                     {move || others.get().into_iter().map(|(k, n)| view! { <option value=k.to_string()>{n}</option> }).collect_view()}
@@ -111,6 +121,12 @@ pub fn ClassBucket(
                     }
                 </For>
             </ul>
+            <Show when=move || { hidden() > 0 }>
+                <button type="button" class="ghost small show-more" data-testid="class-show-more" data-hidden=move || hidden().to_string()
+                    on:click=move |_| shown.update(|n| *n += SHOWN_MORE)>
+                    {move || format!("Show more ({} not shown)", hidden())}
+                </button>
+            </Show>
             <ul class="photo-errors">
                 <For each=failed key=|(id, _, _)| *id let:item>
                     {
@@ -119,7 +135,7 @@ pub fn ClassBucket(
                             <li data-testid="class-photo-error" data-file-name=name.clone() role="alert">
                                 <span>{format!("Can't use {name}: {error}")}</span>
                                 <button type="button" class="ghost small" aria-label="Dismiss"
-                                    on:click=move |_| on_remove_photo(key, id)>"×"</button>
+                                    on:click=move |_| on_remove_photo(id)>"×"</button>
                             </li>
                         }
                     }

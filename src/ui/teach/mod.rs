@@ -104,8 +104,8 @@ pub fn TeachPanel() -> impl IntoView {
     // A hosted project is read-only until copied into the person's own work.
     let restored = Signal::derive(move || ready.get() && hosted.with(Option::is_none));
     let on_files = move |key, files| client.with_value(|c| c.add_examples(key, files));
-    let on_remove_photo = move |key, id| client.with_value(|c| c.remove_example(key, id));
-    let on_move_photo = move |from, id, to| client.with_value(|c| c.move_example(from, id, to));
+    let on_remove_photo = move |id| client.with_value(|c| c.remove_example(id));
+    let on_move_photo = move |id, to| client.with_value(|c| c.move_example(id, to));
     let on_remove_class = move |key| client.with_value(|c| c.remove_class(key));
     let removable = Signal::derive(move || classes.with(Vec::len) > 2);
     let waiting = client.with_value(|c| c.teach.waiting_to_train);
@@ -212,7 +212,7 @@ pub fn TeachPanel() -> impl IntoView {
                 <EpochChart history=history />
             </Show>
             {move || match training.get() {
-                TrainingState::Done(summary) => Some(view! { <TrainingReport summary=*summary classes=classes /> }),
+                TrainingState::Done(summary) => Some(view! { <TrainingReport summary=*summary /> }),
                 _ => None,
             }}
             <KeepPanel />

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 
-use super::state::TeachClass;
 use crate::protocol::{EpochReport, TrainingSummary};
+use crate::ui::client::use_client;
 
 const PALETTE: [&str; 8] = [
     "#5b4cf0", "#17a7a9", "#e0672b", "#c2398a", "#3f9b3a", "#b58900", "#2f6fd6", "#8a5a44",
@@ -73,19 +73,16 @@ pub fn EpochChart(#[prop(into)] history: Signal<Vec<EpochReport>>) -> impl IntoV
 }
 
 #[component]
-pub fn TrainingReport(
-    summary: TrainingSummary,
-    #[prop(into)] classes: Signal<Vec<TeachClass>>,
-) -> impl IntoView {
+pub fn TrainingReport(summary: TrainingSummary) -> impl IntoView {
+    let client = use_client();
     let selected = RwSignal::new(None::<(usize, usize)>);
     let names = summary.classes.clone();
     let evaluation = summary.evaluation.clone();
     let held_out = summary.held_out.clone();
     let accuracy = evaluation.accuracy;
     let thumbnails = move |ids: Vec<u32>| {
-        let all = classes.get();
         ids.into_iter()
-            .filter_map(|id| all.iter().flat_map(|c| c.photos.get()).find(|p| p.id == id))
+            .filter_map(|id| client.with_value(|c| c.teach.photo(id)))
             .map(|p| view! { <img src=p.thumbnail.clone() alt=p.name.clone() title=p.name.clone() /> })
             .collect_view()
     };

@@ -6,16 +6,11 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
+use crate::photo_tally::PhotoTally;
+pub use crate::photo_tally::{ExampleState, Tally};
 use crate::protocol::{
     BackendKind, EngineError, EpochReport, TrainProgress, TrainSettings, TrainingSummary,
 };
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ExampleState {
-    Embedding,
-    Ready,
-    Failed(String),
-}
 
 #[derive(Debug, Clone)]
 pub struct TeachExample {
@@ -28,11 +23,37 @@ pub struct TeachExample {
     pub content_hash: Option<u128>,
 }
 
+impl TeachExample {
+    /// A photo just added: embedding.
+    pub fn new(id: u32, name: String, thumbnail: String, content_hash: Option<u128>) -> Self {
+        Self {
+            id,
+            name,
+            thumbnail,
+            state: RwSignal::new(ExampleState::Embedding),
+            content_hash,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TeachClass {
     pub key: u32,
     pub name: RwSignal<String>,
     pub photos: RwSignal<Vec<TeachExample>>,
+    /// Where its photos stand, kept up to date by `Teach` as they change.
+    pub tally: RwSignal<Tally>,
+}
+
+impl TeachClass {
+    fn new(key: u32, name: String) -> Self {
+        Self {
+            key,
+            name: RwSignal::new(name),
+            photos: RwSignal::new(Vec::new()),
+            tally: RwSignal::new(Tally::default()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +113,12 @@ pub struct Teach {
     pub personal_ready: RwSignal<bool>,
     pub use_personal: RwSignal<bool>,
     pub model_error: RwSignal<Option<String>>,
-    pub example_states: RefCell<HashMap<u32, RwSignal<ExampleState>>>,
+    /// Where the latest folder import's photos stand.
+    pub import_tally: RwSignal<Tally>,
+    /// Every photo's state, as its thumbnail shows it.
+    example_states: RefCell<HashMap<u32, RwSignal<ExampleState>>>,
+    /// Every photo's class and state, counted (the source of the tally signals).
+    photo_tally: RefCell<PhotoTally>,
     /// The backend of the engine running (or that ran) the current training.
     pub trained_on: RwSignal<Option<BackendKind>>,
     next_class: Cell<u32>,
@@ -109,7 +135,9 @@ impl Default for Teach {
             personal_ready: RwSignal::new(false),
             use_personal: RwSignal::new(false),
             model_error: RwSignal::new(None),
+            import_tally: RwSignal::new(Tally::default()),
             example_states: RefCell::new(HashMap::new()),
+            photo_tally: RefCell::new(PhotoTally::default()),
             trained_on: RwSignal::new(None),
             next_class: Cell::new(0),
         };
@@ -135,14 +163,7 @@ impl Teach {
     pub fn add_named_class(&self, name: String) -> u32 {
         let key = self.next_class.get();
         self.next_class.set(key + 1);
-        let name = RwSignal::new(name);
-        self.classes.update(|c| {
-            c.push(TeachClass {
-                key,
-                name,
-                photos: RwSignal::new(Vec::new()),
-            })
-        });
+        self.classes.update(|c| c.push(TeachClass::new(key, name)));
         key
     }
 
@@ -204,17 +225,15 @@ impl Teach {
             }
         }
         self.example_states.borrow_mut().clear();
+        self.photo_tally.borrow_mut().clear();
+        self.import_tally.set(Tally::default());
         self.waiting_to_train.set(false);
         let next = classes.iter().map(|(key, _)| key + 1).max().unwrap_or(0);
         self.next_class.set(next.max(self.next_class.get()));
         self.classes.set(
             classes
                 .iter()
-                .map(|(key, name)| TeachClass {
-                    key: *key,
-                    name: RwSignal::new(name.clone()),
-                    photos: RwSignal::new(Vec::new()),
-                })
+                .map(|(key, name)| TeachClass::new(*key, name.clone()))
                 .collect(),
         );
         if classes.is_empty() {
@@ -241,20 +260,12 @@ impl Teach {
     }
 
     /// How many photos of each class are ready and how many still embedding (tracked: a view or
-    /// effect reading it follows every photo's state).
+    /// effect reading it follows every class's tally).
     pub fn readiness(&self) -> Readiness {
         self.classes.with(|classes| {
             let (ready, embedding) = classes
                 .iter()
-                .map(|class| {
-                    class.photos.with(|photos| {
-                        photos.iter().fold((0, 0), |(r, e), p| match p.state.get() {
-                            ExampleState::Ready => (r + 1, e),
-                            ExampleState::Embedding => (r, e + 1),
-                            ExampleState::Failed(_) => (r, e),
-                        })
-                    })
-                })
+                .map(|class| class.tally.with(|t| (t.ready, t.embedding)))
                 .unzip();
             Readiness { ready, embedding }
         })
@@ -262,12 +273,86 @@ impl Teach {
 
     /// The class a photo is in now.
     pub fn class_of(&self, id: u32) -> Option<TeachClass> {
-        self.classes.with_untracked(|classes| {
-            classes
-                .iter()
-                .find(|c| c.photos.with_untracked(|p| p.iter().any(|p| p.id == id)))
-                .cloned()
-        })
+        let key = self.photo_tally.borrow().class_of(id)?;
+        self.class(key)
+    }
+
+    /// A photo, wherever it is.
+    pub fn photo(&self, id: u32) -> Option<TeachExample> {
+        self.class_of(id)?
+            .photos
+            .with_untracked(|p| p.iter().find(|p| p.id == id).cloned())
+    }
+
+    /// Puts a new photo (`TeachExample::new`, embedding) at the end of class `key`; `imported`
+    /// when the folder import under way brought it. False when there is no such class.
+    pub fn add_photo(&self, key: u32, photo: TeachExample, imported: bool) -> bool {
+        let Some(class) = self.class(key) else {
+            return false;
+        };
+        let id = photo.id;
+        self.example_states.borrow_mut().insert(id, photo.state);
+        self.photo_tally.borrow_mut().add(id, key, imported);
+        class.photos.update(|p| p.push(photo));
+        self.publish(key);
+        true
+    }
+
+    /// Takes a photo out of its class; gives it back, for the caller to let go of its thumbnail.
+    pub fn remove_photo(&self, id: u32) -> Option<TeachExample> {
+        let class = self.class_of(id);
+        self.example_states.borrow_mut().remove(&id);
+        let key = self.photo_tally.borrow_mut().remove(id)?;
+        self.publish(key);
+        let class = class?;
+        let mut removed = None;
+        class.photos.update(|p| {
+            if let Some(i) = p.iter().position(|p| p.id == id) {
+                removed = Some(p.remove(i));
+            }
+        });
+        removed
+    }
+
+    /// Takes class `key` out with its photos; gives the photos back (see `remove_photo`).
+    pub fn remove_class(&self, key: u32) -> Vec<TeachExample> {
+        let Some(class) = self.class(key) else {
+            return Vec::new();
+        };
+        let photos = class.photos.get_untracked();
+        {
+            let mut states = self.example_states.borrow_mut();
+            let mut tally = self.photo_tally.borrow_mut();
+            for photo in &photos {
+                states.remove(&photo.id);
+                tally.remove(photo.id);
+            }
+        }
+        self.classes.update(|c| c.retain(|c| c.key != key));
+        self.publish(key);
+        photos
+    }
+
+    /// Moves a photo to the end of class `to`, as it stands (its embeddings stay valid); false
+    /// when either is not there.
+    pub fn move_photo(&self, id: u32, to: u32) -> bool {
+        let (Some(from), Some(to)) = (self.class_of(id), self.class(to)) else {
+            return false;
+        };
+        let mut moved = None;
+        from.photos.update(|p| {
+            if let Some(i) = p.iter().position(|p| p.id == id) {
+                moved = Some(p.remove(i));
+            }
+        });
+        let Some(photo) = moved else {
+            return false;
+        };
+        to.photos.update(|p| p.push(photo));
+        self.photo_tally.borrow_mut().move_to(id, to.key);
+        self.publish(from.key);
+        self.publish(to.key);
+        true
     }
 
     pub fn class(&self, key: u32) -> Option<TeachClass> {
@@ -276,8 +361,40 @@ impl Teach {
     }
 
     pub fn set_example_state(&self, id: u32, state: ExampleState) {
-        if let Some(signal) = self.example_states.borrow().get(&id) {
-            signal.set(state);
+        let Some(signal) = self.example_states.borrow().get(&id).copied() else {
+            return;
+        };
+        let class = self.photo_tally.borrow_mut().set(id, state.clone());
+        signal.set(state);
+        if let Some(key) = class {
+            self.publish(key);
+        }
+    }
+
+    /// A folder import begins: the import tally follows its photos only.
+    pub fn start_import(&self) {
+        self.photo_tally.borrow_mut().start_import();
+        self.import_tally.set(Tally::default());
+    }
+
+    /// The latest import's photos still embedding.
+    pub fn import_embedding(&self) -> Vec<u32> {
+        self.photo_tally.borrow().import_embedding()
+    }
+
+    /// Shows class `key`'s counts and the import's, where they changed.
+    fn publish(&self, key: u32) {
+        let (class_tally, import_tally) = {
+            let tally = self.photo_tally.borrow();
+            (tally.class(key), tally.import())
+        };
+        if let Some(class) = self.class(key)
+            && class.tally.get_untracked() != class_tally
+        {
+            class.tally.set(class_tally);
+        }
+        if self.import_tally.get_untracked() != import_tally {
+            self.import_tally.set(import_tally);
         }
     }
 
