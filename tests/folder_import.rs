@@ -1,13 +1,16 @@
 //! Importing a labelled folder or zip: which class each file goes to, what is left out and why,
-//! and hostile zips (`formats::folder_import`), with the fixture photos.
+//! and hostile zips (`formats::folder_import`, `formats::zip_folder`), with the fixture photos.
 
+use std::cell::RefCell;
 use std::io::{Cursor, Write};
+use std::ops::Range;
 
+use futures::executor::block_on;
 use glimpse::formats::folder_import::{
-    ClassTally, FolderImport, MAX_PHOTO_FILE_BYTES, Skip, ZipFolder, ZipFolderError, content_hash,
-    file_name, is_litter,
+    ClassTally, FolderImport, MAX_PHOTO_FILE_BYTES, Skip, content_hash, file_name, is_litter,
 };
 use glimpse::formats::project_file::MAX_CLASSES;
+use glimpse::formats::zip_folder::{ByteSource, LazyZipFolder, ZipFolder, ZipFolderError};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
@@ -33,13 +36,47 @@ fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-/// Runs a whole import of a zip the way the page does: every file placed, read and admitted.
+/// A zip's bytes handed out a range at a time, as a browser `File` does, keeping every range
+/// asked for.
+struct OnDisk {
+    bytes: Vec<u8>,
+    reads: RefCell<Vec<Range<u64>>>,
+}
+
+impl OnDisk {
+    fn new(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            reads: RefCell::default(),
+        }
+    }
+
+    /// Bytes read so far, and forgets the ranges.
+    fn take_read(&self) -> u64 {
+        self.reads.take().iter().map(|r| r.end - r.start).sum()
+    }
+}
+
+impl ByteSource for &OnDisk {
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    async fn read(&self, range: Range<u64>) -> Result<Vec<u8>, String> {
+        self.reads.borrow_mut().push(range.clone());
+        Ok(self.bytes[range.start as usize..range.end as usize].to_vec())
+    }
+}
+
+/// Runs a whole import of a zip the way the page does (read from disk a part at a time): every
+/// file placed, read and admitted.
 fn import_zip(
     name: &str,
     bytes: Vec<u8>,
     existing: &[&str],
 ) -> (FolderImport, Vec<(String, String)>) {
-    let mut folder = ZipFolder::open(bytes).unwrap();
+    let disk = OnDisk::new(bytes);
+    let mut folder = block_on(LazyZipFolder::open(&disk)).unwrap();
     let files = folder.files();
     let mut import = FolderImport::new(
         name,
@@ -52,7 +89,7 @@ fn import_zip(
         let Some(class) = import.class_of(path) else {
             continue;
         };
-        match folder.read(*index) {
+        match block_on(folder.read(*index)) {
             Ok(bytes) => {
                 if let Ok(admitted) = import.admit(path, &class, &bytes) {
                     placed.push((admitted.class, file_name(path).to_string()));
@@ -292,9 +329,17 @@ fn no_more_classes_than_a_project_holds() {
 }
 
 #[test]
-fn bad_zips_are_refused_whole_with_their_reason() {
+fn bad_zips_are_refused_whole_with_their_reason_in_memory_and_from_disk() {
     let good = zip_of(&[("cats/cat.jpg", &fixture("photos/cat.jpg"))]);
-    let refusal = |bytes: Vec<u8>| ZipFolder::open(bytes).err().map(|e| e.to_string());
+    let refusal = |bytes: Vec<u8>| {
+        let in_memory = ZipFolder::open(bytes.clone()).err().map(|e| e.to_string());
+        let disk = OnDisk::new(bytes);
+        let from_disk = block_on(LazyZipFolder::open(&disk))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(in_memory, from_disk);
+        in_memory
+    };
     assert_eq!(refusal(Vec::new()), Some(ZipFolderError::Empty.to_string()));
     assert!(
         refusal(good[..good.len() / 2].to_vec())
@@ -336,10 +381,94 @@ fn a_zip_entry_that_claims_a_small_size_but_inflates_beyond_the_limit_is_too_lar
             bytes[i..i + 4].copy_from_slice(&claimed);
         }
     }
-    let mut folder = ZipFolder::open(bytes).unwrap();
+    let mut folder = ZipFolder::open(bytes.clone()).unwrap();
     let (index, _) = folder.files()[0].clone();
     assert!(matches!(
         folder.read(index),
         Err(Skip::TooLarge { .. }) | Err(Skip::Unreadable(_))
     ));
+    let disk = OnDisk::new(bytes);
+    let mut folder = block_on(LazyZipFolder::open(&disk)).unwrap();
+    assert!(matches!(
+        block_on(folder.read(index)),
+        Err(Skip::TooLarge { .. }) | Err(Skip::Unreadable(_))
+    ));
+}
+
+#[test]
+fn a_zip_read_from_disk_holds_its_directory_and_one_photo_at_a_time() {
+    let photos: Vec<(String, Vec<u8>)> = ["bridge", "cat", "coyote", "flamingo", "torch"]
+        .iter()
+        .flat_map(|name| {
+            let bytes = fixture(&format!("photos/{name}.jpg"));
+            (0..8).map(move |i| (format!("{name}s/{name}-{i}.jpg"), bytes.clone()))
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = photos
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let bytes = zip_of(&files);
+    let disk = OnDisk::new(bytes.clone());
+    let mut lazy = block_on(LazyZipFolder::open(&disk)).unwrap();
+    // The directory is in the zip's last 256 KiB: one read, and nothing is kept after it.
+    assert_eq!(disk.take_read(), (256 << 10).min(bytes.len() as u64));
+    assert_eq!(lazy.loaded(), 0);
+    let mut in_memory = ZipFolder::open(bytes).unwrap();
+    assert_eq!(lazy.files(), in_memory.files());
+    let largest = photos.iter().map(|(_, b)| b.len()).max().unwrap() as u64;
+    for (index, path) in lazy.files() {
+        let read = block_on(lazy.read(index)).unwrap();
+        assert_eq!(read, in_memory.read(index).unwrap(), "{path}");
+        // One read of the photo, its header and little more.
+        let reads = disk.reads.borrow().len();
+        let bytes = disk.take_read();
+        assert!(
+            reads == 1 && bytes <= read.len() as u64 + 4096,
+            "{path}: {reads} reads, {bytes} bytes"
+        );
+        assert!(bytes < largest + 4096);
+        assert_eq!(lazy.loaded(), 0);
+    }
+}
+
+#[test]
+fn a_directory_beyond_the_zips_last_part_is_read_in_more_parts() {
+    let name = |i: usize| format!("class-{}/{i:04}-{}.jpg", i % 10, "x".repeat(150));
+    let names: Vec<String> = (0..3000).map(name).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"tiny"[..])).collect();
+    let bytes = zip_of(&files);
+    let disk = OnDisk::new(bytes.clone());
+    let mut lazy = block_on(LazyZipFolder::open(&disk)).unwrap();
+    assert_eq!(lazy.files().len(), 3000);
+    // The directory (3,000 entries of about 200 bytes) is larger than the first read.
+    assert!(disk.reads.borrow().len() >= 2);
+    assert!(disk.take_read() < bytes.len() as u64 + (1 << 20));
+    assert_eq!(block_on(lazy.read(lazy.files()[2999].0)).unwrap(), b"tiny");
+}
+
+#[test]
+fn a_zip_that_gives_fewer_bytes_than_asked_for_is_refused_not_read_forever() {
+    struct Short(Vec<u8>);
+    impl ByteSource for Short {
+        fn size(&self) -> u64 {
+            self.0.len() as u64 * 2
+        }
+        async fn read(&self, range: Range<u64>) -> Result<Vec<u8>, String> {
+            let end = (range.end as usize).min(self.0.len());
+            Ok(self
+                .0
+                .get(range.start as usize..end)
+                .unwrap_or(&[])
+                .to_vec())
+        }
+    }
+    let good = zip_of(&[("cats/cat.jpg", &fixture("photos/cat.jpg"))]);
+    let refused = block_on(LazyZipFolder::open(Short(good))).err().unwrap();
+    assert!(
+        refused
+            .to_string()
+            .starts_with("the browser could not read it (it gave"),
+        "{refused}"
+    );
 }

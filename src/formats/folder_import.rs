@@ -1,24 +1,19 @@
 //! A labelled folder: photos sorted into one subfolder per class, picked or dropped as a folder or
 //! packed as a zip. This decides which class each file goes to, which files are litter (macOS
-//! resource forks, dotfiles), which are not photos, too large or duplicates, and reads a zip's
-//! files without trusting it; the page only walks the files and reads their bytes.
+//! resource forks, dotfiles), which are not photos, too large or duplicates; a zip's files are
+//! read by `zip_folder`; the page only walks the files and reads their bytes.
 //!
 //! The layout: one folder shared by every path (the folder picked, or the one a zip was made
 //! from) is the root. Each subfolder of the root is a class named after it, photos deeper down
 //! included; photos directly in the root go to a class named after the root.
 
 use std::collections::HashMap;
-use std::io::{Cursor, Read};
 
-use zip::ZipArchive;
-
-use super::project_file::{MANIFEST, MAX_CLASS_NAME, MAX_CLASSES};
+use super::project_file::{MAX_CLASS_NAME, MAX_CLASSES};
 
 /// Larger files are not photos a person means to teach with (and would cost the worker more
 /// memory than one photo may have).
 pub const MAX_PHOTO_FILE_BYTES: u64 = 32 << 20;
-/// A zip listing more entries than this is refused before anything is read.
-pub const MAX_ZIP_ENTRIES: usize = 50_000;
 
 /// Why one file of a folder did not go in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -274,76 +269,6 @@ fn class_name(folder: &str) -> Option<String> {
     let name: String = folder.trim().chars().take(MAX_CLASS_NAME).collect();
     let name = name.trim().to_string();
     (!name.is_empty()).then_some(name)
-}
-
-/// What makes a whole zip unusable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ZipFolderError {
-    #[error("the file is empty")]
-    Empty,
-    #[error("it is not a zip archive, or it is cut short ({0})")]
-    NotAZip(String),
-    #[error("it lists {0} files, more than the {MAX_ZIP_ENTRIES} Glimpse reads from one zip")]
-    TooManyFiles(usize),
-    #[error("it is a Glimpse project file: open it with Import… under \"Your work\"")]
-    ProjectFile,
-    #[error("it holds no files")]
-    NoFiles,
-}
-
-/// A zip laid out as a labelled folder, read one file at a time.
-pub struct ZipFolder {
-    archive: ZipArchive<Cursor<Vec<u8>>>,
-}
-
-impl ZipFolder {
-    pub fn open(bytes: Vec<u8>) -> Result<Self, ZipFolderError> {
-        if bytes.is_empty() {
-            return Err(ZipFolderError::Empty);
-        }
-        let archive = ZipArchive::new(Cursor::new(bytes))
-            .map_err(|e| ZipFolderError::NotAZip(e.to_string()))?;
-        if archive.len() > MAX_ZIP_ENTRIES {
-            return Err(ZipFolderError::TooManyFiles(archive.len()));
-        }
-        if archive.index_for_name(MANIFEST).is_some() {
-            return Err(ZipFolderError::ProjectFile);
-        }
-        let folder = Self { archive };
-        if folder.files().is_empty() {
-            return Err(ZipFolderError::NoFiles);
-        }
-        Ok(folder)
-    }
-
-    /// Each file's index and path (folders left out), in the zip's order.
-    pub fn files(&self) -> Vec<(usize, String)> {
-        (0..self.archive.len())
-            .filter_map(|index| {
-                let name = self.archive.name_for_index(index)?.ok()?;
-                (!name.ends_with('/')).then(|| (index, name.into_owned()))
-            })
-            .collect()
-    }
-
-    /// One file's bytes, trusting neither its declared size nor its compressed stream.
-    pub fn read(&mut self, index: usize) -> Result<Vec<u8>, Skip> {
-        let unreadable = |e: &dyn std::fmt::Display| Skip::Unreadable(e.to_string());
-        let file = self.archive.by_index(index).map_err(|e| unreadable(&e))?;
-        if file.size() > MAX_PHOTO_FILE_BYTES {
-            return Err(Skip::TooLarge { bytes: file.size() });
-        }
-        let mut bytes = Vec::with_capacity(file.size() as usize);
-        file.take(MAX_PHOTO_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| unreadable(&e))?;
-        if bytes.len() as u64 > MAX_PHOTO_FILE_BYTES {
-            return Err(Skip::TooLarge {
-                bytes: bytes.len() as u64,
-            });
-        }
-        Ok(bytes)
-    }
 }
 
 /// The last component of a path: the file name a photo keeps in its class.

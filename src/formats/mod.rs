@@ -13,5 +13,7 @@ pub mod project_file;
 pub mod records;
 pub mod results_csv;
 pub mod shape;
+pub mod sparse_file;
 pub mod standalone;
 pub mod tensor_file;
+pub mod zip_folder;

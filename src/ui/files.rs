@@ -3,11 +3,34 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::formats::zip_folder::ByteSource;
+
 pub(super) async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    let buffer = JsFuture::from(file.array_buffer())
+    read_blob(file).await
+}
+
+async fn read_blob(blob: &web_sys::Blob) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(blob.array_buffer())
         .await
         .map_err(|_| "the browser could not read this file".to_string())?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// A file read a range at a time (a zip of photos, which may be larger than a page's memory).
+pub(super) struct FileBytes(pub web_sys::File);
+
+impl ByteSource for FileBytes {
+    fn size(&self) -> u64 {
+        self.0.size() as u64
+    }
+
+    async fn read(&self, range: std::ops::Range<u64>) -> Result<Vec<u8>, String> {
+        let part = self
+            .0
+            .slice_with_f64_and_f64(range.start as f64, range.end as f64)
+            .map_err(|_| "the browser could not read this file".to_string())?;
+        read_blob(&part).await
+    }
 }
 
 /// Files out of a `FileList` (input or drop).

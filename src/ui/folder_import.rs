@@ -2,8 +2,9 @@
 //! reads each file once (for its content hash), puts each photo in its class and keeps the report.
 //! Where each file goes and why some do not is `formats::folder_import`'s job.
 //!
-//! Only one file's bytes are held at a time (a zip's own bytes excepted): photos from a folder go
-//! to the queue as the browser's lazy `File`s, so a large folder never sits in memory whole.
+//! Only one file's bytes are held at a time: photos from a folder go to the queue as the browser's
+//! lazy `File`s, and a zip is read a part at a time (its directory, then one photo), so neither a
+//! large folder nor a large zip ever sits in memory whole.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -12,13 +13,12 @@ use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::files::read_file;
-use super::next_task::next_task;
+use super::files::{FileBytes, read_file};
 use super::teach::state::Teach;
 use crate::formats::folder_import::{
-    FolderImport, ImportReport, MAX_PHOTO_FILE_BYTES, Skip, Skipped, ZipFolder, file_name,
-    photo_type,
+    FolderImport, ImportReport, MAX_PHOTO_FILE_BYTES, Skip, Skipped, file_name, photo_type,
 };
+use crate::formats::zip_folder::LazyZipFolder;
 
 /// What the person picked or dropped.
 pub enum ImportSource {
@@ -55,7 +55,7 @@ enum Entry {
 struct Listing {
     name: String,
     entries: Vec<(String, Entry)>,
-    zip: Option<ZipFolder>,
+    zip: Option<LazyZipFolder<FileBytes>>,
 }
 
 /// The import under way or last done: its phase for the panel. `Teach` follows the photos it
@@ -175,12 +175,10 @@ impl FolderImporter {
             };
             let bytes = match &entry {
                 Entry::File(file) => read_photo(file).await,
-                Entry::InZip(index) => {
-                    // A zip is read in memory: let the page breathe between its files.
-                    next_task().await;
-                    zip.as_mut()
-                        .map_or(Err(Skip::NotAPhoto), |z| z.read(*index))
-                }
+                Entry::InZip(index) => match zip.as_mut() {
+                    Some(zip) => zip.read(*index).await,
+                    None => Err(Skip::NotAPhoto),
+                },
             };
             let admitted = match bytes {
                 Ok(bytes) => match import.admit(&path, &class, &bytes) {
@@ -261,8 +259,9 @@ async fn listing(source: ImportSource) -> Result<Listing, (String, String)> {
         ImportSource::Zip(file) => {
             let name = file.name();
             let refused = |e: &dyn std::fmt::Display| (name.clone(), e.to_string());
-            let bytes = read_file(&file).await.map_err(|e| refused(&e))?;
-            let zip = ZipFolder::open(bytes).map_err(|e| refused(&e))?;
+            let zip = LazyZipFolder::open(FileBytes(file))
+                .await
+                .map_err(|e| refused(&e))?;
             Listing {
                 entries: zip
                     .files()
