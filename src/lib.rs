@@ -2,7 +2,7 @@
 //!
 //! `ml` and `engine` are plain Burn + `image` and build natively for the tests; `worker` and `ui`
 //! are the browser edges and exist only on wasm32. `formats` (files and plain records),
-//! `protocol` (the messages), `work_queue`, `model_state`, `photo_tally` and `backend_race` (the
+//! `protocol` (the messages), `work_queue`, `one_at_a_time`, `model_state`, `photo_tally` and `backend_race` (the
 //! page's plain logic) build without Burn. The `engine` feature (on by default) brings Burn in:
 //! the page's binary is built without it, so it carries none of the engine's code or start-up
 //! work, only the plain data it exchanges with the worker.
@@ -14,6 +14,7 @@ pub mod formats;
 #[cfg(feature = "engine")]
 pub mod ml;
 pub mod model_state;
+pub mod one_at_a_time;
 pub mod photo_tally;
 pub mod protocol;
 pub mod work_queue;

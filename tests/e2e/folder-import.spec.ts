@@ -105,6 +105,15 @@ test('a picked folder becomes classes: subfolders by name, litter and duplicates
   expect(await classCounts(page)).toEqual({ Brick: '10', grass: '10', gravel: '10' });
   await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(30, { timeout: 180_000 });
   await expect(page.getByTestId('folder-import-progress')).toHaveCount(0);
+  // The storage line is estimated one at a time, the last after the import's last write: it
+  // ends on what the browser says now.
+  const stored = () => page.getByTestId('storage-used').getAttribute('data-bytes').then(Number);
+  const estimated = () => page.evaluate(async () => {
+    const estimate: any = await navigator.storage.estimate();
+    return estimate.usageDetails?.indexedDB ?? estimate.usage;
+  });
+  await expect.poll(async () => (await stored()) - (await estimated())).toBe(0);
+  expect(await stored()).toBeGreaterThan(200_000);
   await expect(glimpse.backend()).toHaveAttribute('data-workers', '2');
   await expect(glimpse.backend()).toContainText('2 CPU workers');
   await page.locator('section.teach').screenshot({ path: path.join(__dirname, 'artifacts', 'folder-import.png') });

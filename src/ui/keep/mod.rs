@@ -8,6 +8,7 @@
 //! the page holds the kept copies itself.
 
 mod hosted;
+mod usage;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -25,6 +26,7 @@ use crate::protocol::{ByteBuf, EngineError, KeptExample, Request, SavedModel};
 use crate::store::{self, ClassRecord, ExampleRecord, Listing, Snapshot, Store, StoreError};
 use crate::work_queue::{Work, WorkQueue};
 pub use hosted::HostedProject;
+pub use usage::UsageMeter;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportState {
@@ -59,7 +61,7 @@ pub struct Keeper {
     pub ready: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     /// Bytes used and the quota, as the browser estimates them.
-    pub usage: RwSignal<Option<store::Usage>>,
+    pub usage: UsageMeter,
     pub persisted: RwSignal<Option<bool>>,
     pub import: RwSignal<ImportState>,
     pub export_error: RwSignal<Option<String>>,
@@ -94,7 +96,7 @@ impl Keeper {
             store: RefCell::new(None),
             ready: RwSignal::new(false),
             error: RwSignal::new(None),
-            usage: RwSignal::new(None),
+            usage: UsageMeter::new(),
             persisted: RwSignal::new(None),
             import: RwSignal::new(ImportState::Idle),
             export_error: RwSignal::new(None),
@@ -130,16 +132,10 @@ impl Keeper {
         let (error, usage) = (self.error, self.usage);
         wasm_bindgen_futures::spawn_local(async move {
             match change(store).await {
-                Ok(()) => refresh_usage(usage).await,
+                Ok(()) => usage.refresh().await,
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
-    }
-}
-
-async fn refresh_usage(usage: RwSignal<Option<store::Usage>>) {
-    if let Some(estimate) = store::estimate().await {
-        usage.set(Some(estimate));
     }
 }
 
@@ -204,7 +200,7 @@ impl Keeper {
             let hand_over = keeper.show(listing);
             keeper.ready.set(true);
             keeper.stream_to_engine(hand_over).await;
-            refresh_usage(keeper.usage).await;
+            keeper.usage.refresh().await;
         });
     }
 
@@ -378,7 +374,7 @@ impl Keeper {
         let keeper = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             match store.put_photo(&record).await {
-                Ok(()) => refresh_usage(keeper.usage).await,
+                Ok(()) => keeper.usage.refresh().await,
                 Err(e) => {
                     keeper.error.set(Some(e.to_string()));
                     if keeper.kept.borrow().contains(&id) {
@@ -602,7 +598,7 @@ impl Keeper {
             keeper
                 .import
                 .set(ImportState::Done(format!("Imported {what}.")));
-            refresh_usage(keeper.usage).await;
+            keeper.usage.refresh().await;
         });
     }
 
@@ -623,7 +619,7 @@ impl Keeper {
             }
             keeper.apply_snapshot(Snapshot::default());
             keeper.import.set(ImportState::Idle);
-            refresh_usage(keeper.usage).await;
+            keeper.usage.refresh().await;
         });
     }
 

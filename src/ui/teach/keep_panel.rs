@@ -21,7 +21,7 @@ pub fn KeepPanel() -> impl IntoView {
         .with_value(|c| {
             (
                 c.keeper.error,
-                c.keeper.usage,
+                c.keeper.usage.estimate,
                 c.keeper.persisted,
                 c.keeper.import,
                 c.keeper.export_error,
