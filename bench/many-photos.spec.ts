@@ -4,7 +4,7 @@
 // by side in one run. Measures embedding photos/s, the time from picking the folder to a trained
 // model, the wasm memory of the engine, of each helper and of the page (after training and after
 // the reload), the page's JS heap, the peak resident memory of the page's renderer process (page
-// and workers together) and the IndexedDB size.
+// and workers together) and the IndexedDB size; the import's progress every 30 s (`timeline`).
 // Writes bench/results/many-photos-PHOTOS.json.
 // Run: PHOTOS=500 E2E_DIR=bench npx playwright test many-photos   (after `trunk build --release`)
 import { expect, test, type Browser } from '@playwright/test';
@@ -75,15 +75,31 @@ async function run(browser: Browser, baseURL: string, dir: string, workers: stri
   let peakMB = 0;
   const sampler = setInterval(() => (peakMB = Math.max(peakMB, rendererMB())), 1000);
   const started = Date.now();
+  const seconds = () => Math.round((Date.now() - started) / 1000);
+  const log = (what: string) => console.log(`[${workers || 'pool'}] ${seconds()} s: ${what}`);
+  // The import's progress every 30 s, so that a run that slows down shows where.
+  const timeline: { s: number; read: number; embedded: number }[] = [];
+  const progress = page.getByTestId('folder-import-progress');
+  const follow = setInterval(async () => {
+    const [read, embedded] = await progress.evaluate((p) => [Number(p.getAttribute('data-read')), Number(p.getAttribute('data-embedded'))])
+      .catch(() => [NaN, NaN]);
+    if (Number.isNaN(read)) return;
+    timeline.push({ s: seconds(), read, embedded });
+    log(`read ${read}, embedded ${embedded}`);
+  }, 30_000);
   await page.getByTestId('folder-input').setInputFiles(dir);
   const summary = page.getByTestId('folder-import-summary');
   await expect(summary).toHaveAttribute('data-added', String(PHOTOS), { timeout: 7_200_000 });
-  await expect(page.getByTestId('folder-import-progress')).toHaveCount(0, { timeout: 7_200_000 });
+  log('every photo read');
+  await expect(progress).toHaveCount(0, { timeout: 7_200_000 });
+  clearInterval(follow);
   const embeddedS = (Date.now() - started) / 1000;
+  log('every photo embedded');
   const used = Number(await glimpse.backend().getAttribute('data-workers'));
   await page.getByTestId('train').click();
   await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'done', { timeout: 3_600_000 });
   const trainedS = (Date.now() - started) / 1000;
+  log('trained');
   const accuracy = Number(await page.getByTestId('metric-accuracy').getAttribute('data-value'));
   const memory = () => page.evaluate(async () => {
     const w = window as any;
@@ -106,6 +122,7 @@ async function run(browser: Browser, baseURL: string, dir: string, workers: stri
   const ready = () => page.getByTestId('class-count').evaluateAll((counts) => counts.reduce((sum, c) => sum + Number(c.getAttribute('data-ready')), 0));
   await expect.poll(ready, { timeout: 600_000, intervals: [250] }).toBe(PHOTOS);
   const reloadS = (Date.now() - reloaded) / 1000;
+  log('reloaded');
   const [reloadedEngineMB, reloadedPageWasmMB] = await memory();
   clearInterval(sampler);
   peakMB = Math.max(peakMB, rendererMB());
@@ -114,9 +131,9 @@ async function run(browser: Browser, baseURL: string, dir: string, workers: stri
   const result = {
     workers: used, embeddedS, photosPerS: PHOTOS / embeddedS, trainedS, accuracy,
     reloadS, engineMB, helperMB, pageWasmMB, pageHeapMB, reloadedEngineMB, reloadedPageWasmMB,
-    rendererPeakMB: peakMB, indexedDbMB,
+    rendererPeakMB: peakMB, indexedDbMB, timeline,
   };
-  console.log(JSON.stringify(result));
+  console.log(JSON.stringify({ ...result, timeline: undefined }));
   return result;
 }
 
