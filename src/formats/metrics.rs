@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::interval::{Interval, wilson};
+
 /// `counts[actual][predicted]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
@@ -23,9 +25,23 @@ impl ConfusionMatrix {
         self.counts.iter().flatten().sum()
     }
 
+    /// Photos predicted as their own class.
+    pub fn correct(&self) -> u32 {
+        (0..self.counts.len()).map(|i| self.counts[i][i]).sum()
+    }
+
     pub fn accuracy(&self) -> f64 {
-        let correct: u32 = (0..self.counts.len()).map(|i| self.counts[i][i]).sum();
-        ratio(f64::from(correct), f64::from(self.total()))
+        ratio(f64::from(self.correct()), f64::from(self.total()))
+    }
+
+    /// The counts behind a class's precision (`hits` of `predicted`) and recall (`hits` of
+    /// `actual`).
+    pub fn class_counts(&self, class: usize) -> ClassCounts {
+        ClassCounts {
+            hits: self.counts[class][class],
+            predicted: self.counts.iter().map(|row| row[class]).sum(),
+            actual: self.counts[class].iter().sum(),
+        }
     }
 
     /// Precision, recall and F1 of each class (0 where undefined: no photo predicted or present).
@@ -33,21 +49,28 @@ impl ConfusionMatrix {
         let k = self.counts.len();
         (0..k)
             .map(|c| {
-                let tp = f64::from(self.counts[c][c]);
-                let predicted: u32 = (0..k).map(|a| self.counts[a][c]).sum();
-                let actual: u32 = self.counts[c].iter().sum();
-                let precision = ratio(tp, f64::from(predicted));
-                let recall = ratio(tp, f64::from(actual));
+                let counts = self.class_counts(c);
+                let tp = f64::from(counts.hits);
+                let precision = ratio(tp, f64::from(counts.predicted));
+                let recall = ratio(tp, f64::from(counts.actual));
                 let f1 = ratio(2.0 * precision * recall, precision + recall);
                 ClassScores {
                     precision,
                     recall,
                     f1,
-                    support: actual,
+                    support: counts.actual,
                 }
             })
             .collect()
     }
+}
+
+/// One class's held-out photos: predicted as it and right (`hits`), predicted as it, and of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassCounts {
+    pub hits: u32,
+    pub predicted: u32,
+    pub actual: u32,
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -119,6 +142,14 @@ pub struct Evaluation {
     pub roc: Vec<RocCurve>,
 }
 
+impl Evaluation {
+    /// The held-out accuracy's 95% interval (Wilson): how far the accuracy on photos like these
+    /// could be from what this handful of held-out photos gave.
+    pub fn accuracy_interval(&self) -> Interval {
+        wilson(self.confusion.correct(), self.confusion.total())
+    }
+}
+
 /// Evaluates class probabilities `scores` (one row per photo) against the true classes.
 pub fn evaluate(scores: &[Vec<f32>], actual: &[usize], classes: usize) -> Evaluation {
     let predicted: Vec<usize> = scores
@@ -161,6 +192,24 @@ mod tests {
         // class 2: tp 1, predicted 2, actual 1 -> 0.5 / 1 / 2/3
         assert!((s[2].f1 - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(s[2].support, 1);
+        let counts = m.class_counts(0);
+        assert_eq!((counts.hits, counts.predicted, counts.actual), (2, 2, 3));
+        assert_eq!(m.correct(), 4);
+    }
+
+    #[test]
+    fn the_accuracy_interval_is_wilsons_over_the_held_out_photos() {
+        let e = evaluate(
+            &[
+                vec![0.9, 0.1],
+                vec![0.8, 0.2],
+                vec![0.3, 0.7],
+                vec![0.6, 0.4],
+            ],
+            &[0, 0, 1, 1],
+            2,
+        );
+        assert_eq!(e.accuracy_interval(), wilson(3, 4));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! (`engine`, `ml`) builds on it.
 
 pub mod folder_import;
+pub mod interval;
 pub mod metrics;
 /// Built with the engine only: the page never writes one, and the protobuf code is not small.
 #[cfg(feature = "engine")]

@@ -37,5 +37,14 @@ test('accessibility: no serious or critical WCAG violation, empty, with answers,
   await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
   await audit(page, 'trained, dark theme');
   await glimpse.screenshot(testInfo, 'accessibility-dark');
+  // At 375 px the charts shrink to the screen rather than overflow it.
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const chart of ['training-chart', 'roc-chart']) {
+    const box = (await page.getByTestId(chart).boundingBox())!;
+    expect(box.x, chart).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width, chart).toBeLessThanOrEqual(375);
+  }
+  await page.getByTestId('training-report').scrollIntoViewIfNeeded();
+  await glimpse.screenshot(testInfo, 'report-dark-375px');
   glimpse.expectPrivateAndClean();
 });

@@ -26,9 +26,46 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
   const accuracy = Number(await page.getByTestId('metric-accuracy').getAttribute('data-value'));
   console.log(`held-out accuracy in the page: ${accuracy}`);
   expect(accuracy).toBeGreaterThanOrEqual(0.9);
-  await expect(page.getByTestId('training-chart')).toBeVisible();
-  // A confusion-matrix cell shows the photos that landed in it.
+  // The charts read as words: a legend entry per line, axes with numbers and titles, the epoch
+  // whose model was kept marked.
+  const chart = page.getByTestId('training-chart');
+  await expect(chart).toBeVisible();
+  await expect(chart.getByTestId('chart-legend-item')).toHaveText(
+    ['training loss', 'validation loss', 'training accuracy', 'validation accuracy', 'the epoch whose model was kept']);
+  await expect(chart.locator('.axis-title')).toHaveText(['epoch', 'loss', 'accuracy']);
+  const epochs = Number(await chart.getAttribute('data-epochs'));
+  const epochTicks = (await chart.getByTestId('epoch-tick').allTextContents()).map(Number);
+  expect(epochTicks.length).toBeGreaterThanOrEqual(2);
+  expect(epochTicks.every((t) => Number.isInteger(t) && t >= 1 && t <= epochs)).toBe(true);
+  const best = Number(await chart.getByTestId('best-epoch').getAttribute('data-epoch'));
+  expect(best).toBeGreaterThanOrEqual(1);
+  expect(best).toBeLessThanOrEqual(epochs);
+  await expect(chart.getByTestId('best-epoch')).toContainText(`best: ${best}`);
+  const roc = page.getByTestId('roc-chart');
+  await expect(roc.getByTestId('chart-legend-item')).toHaveText([...NAMES, 'a guess']);
+  await expect(roc.locator('.axis-title')).toHaveText(['false positive rate', 'true positive rate']);
+  // The accuracy comes with its 95% interval (Wilson, over the photos the confusion matrix
+  // counts) and how many photos it rests on: 6 of 30 held out is too few to go by.
   const matrix = page.getByTestId('confusion-matrix');
+  const cells = await matrix.getByTestId('confusion-cell').evaluateAll((all) => all.map((c) =>
+    [c.getAttribute('data-actual'), c.getAttribute('data-predicted'), Number(c.getAttribute('data-count'))] as const));
+  const heldOut = cells.reduce((sum, [, , n]) => sum + n, 0);
+  const correct = cells.filter(([a, p]) => a === p).reduce((sum, [, , n]) => sum + n, 0);
+  const z = 1.959964, phat = correct / heldOut, z2n = (z * z) / heldOut;
+  const centre = (phat + z2n / 2) / (1 + z2n);
+  const half = (z / (1 + z2n)) * Math.sqrt((phat * (1 - phat)) / heldOut + z2n / (4 * heldOut));
+  const metric = page.getByTestId('metric-accuracy');
+  const [low, high] = [Number(await metric.getAttribute('data-low')), Number(await metric.getAttribute('data-high'))];
+  expect(heldOut).toBe(6);
+  expect(low).toBeCloseTo(Math.max(0, centre - half), 4);
+  expect(high).toBeCloseTo(Math.min(1, centre + half), 4);
+  await expect(metric).toHaveText(`${Math.round(accuracy * 100)}% (${Math.round(low * 100)}-${Math.round(high * 100)}%, 6 photos)`);
+  await expect(page.getByTestId('accuracy-advice')).toContainText(`anywhere from ${Math.round(low * 100)}% to ${Math.round(high * 100)}%`);
+  const perClass = Number((await page.getByTestId('accuracy-advice').textContent())!.match(/About (\d+) photos per class/)![1]);
+  expect(perClass).toBeGreaterThan(10);
+  // Precision and recall show the photos they count.
+  await expect(page.locator('[data-testid="class-scores"][data-class-name="brick"] td').nth(1)).toHaveText(/^\d+% \(\d+\/2\)$/);
+  // A confusion-matrix cell shows the photos that landed in it.
   await expect(matrix.getByTestId('confusion-cell')).toHaveCount(9);
   const diagonal = matrix.locator('[data-testid="confusion-cell"][data-actual="0"][data-predicted="0"]');
   const count = Number(await diagonal.getAttribute('data-count'));

@@ -2,6 +2,7 @@
 //! the switch between the ImageNet model and the personal one.
 
 mod bucket;
+mod chart;
 mod hosted_banner;
 mod import_panel;
 mod keep_panel;
@@ -14,10 +15,11 @@ use leptos::prelude::*;
 use super::client::use_client;
 use crate::protocol::{BackendKind, TrainMode, TrainSettings};
 use bucket::ClassBucket;
+use chart::EpochChart;
 use hosted_banner::HostedBanner;
 use import_panel::{FolderImportPanel, on_panel_drop};
 use keep_panel::KeepPanel;
-use report::{EpochChart, TrainingReport};
+use report::TrainingReport;
 use state::TrainingState;
 
 #[component]
@@ -119,6 +121,13 @@ pub fn TeachPanel() -> impl IntoView {
             client.with_value(|c| c.train_ready_now());
         }
     });
+    // The epoch whose model was kept, marked on the chart once the run is done.
+    let best_epoch = Signal::derive(move || {
+        training.with(|t| match t {
+            TrainingState::Done(s) if s.best_epoch > 0 => Some(s.best_epoch),
+            _ => None,
+        })
+    });
     let state = move || match training.get() {
         _ if waiting.get() => "waiting",
         TrainingState::Idle => "idle",
@@ -209,7 +218,7 @@ pub fn TeachPanel() -> impl IntoView {
                 </div>
             </div>
             <Show when=move || !history.with(Vec::is_empty)>
-                <EpochChart history=history />
+                <EpochChart history=history best_epoch=best_epoch />
             </Show>
             {move || match training.get() {
                 TrainingState::Done(summary) => Some(view! { <TrainingReport summary=*summary /> }),

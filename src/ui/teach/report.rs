@@ -1,75 +1,66 @@
-//! How good the personal model is, on photos it did not train on: accuracy, per-class precision /
-//! recall / F1, a confusion matrix whose cells show their photos, one-vs-rest ROC curves with AUC,
-//! and the loss / accuracy curves per epoch. Charts are plain SVG.
+//! How good the personal model is, on photos it did not train on: accuracy with its 95% interval
+//! (and how many more photos would make it sure enough), per-class precision / recall / F1 with
+//! their counts, a confusion matrix whose cells show their photos, and one-vs-rest ROC curves
+//! with AUC (`chart.rs`).
 
 use leptos::prelude::*;
 
-use crate::protocol::{EpochReport, TrainingSummary};
+use super::chart::{PALETTE, RocChart};
+use crate::formats::interval::photos_per_class_for_width;
+use crate::formats::metrics::Evaluation;
+use crate::protocol::TrainingSummary;
 use crate::ui::client::use_client;
-
-const PALETTE: [&str; 8] = [
-    "#5b4cf0", "#17a7a9", "#e0672b", "#c2398a", "#3f9b3a", "#b58900", "#2f6fd6", "#8a5a44",
-];
 
 fn pct(v: f64) -> String {
     format!("{:.0}%", v * 100.0)
 }
 
-/// SVG polyline points of `values` (x = index) scaled into a `w` x `h` box with `max` at the top.
-fn polyline(values: &[f64], w: f64, h: f64, max: f64) -> String {
-    let n = values.len().max(2) - 1;
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            format!(
-                "{:.1},{:.1}",
-                i as f64 / n as f64 * w,
-                h - (v / max).clamp(0.0, 1.0) * h
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// An interval wider than this (in accuracy points) is too wide to go by; more photos are
+/// suggested, enough to bring it under `NARROW_ENOUGH`.
+const TOO_WIDE: f64 = 0.30;
+const NARROW_ENOUGH: f64 = 0.15;
+
+/// "75% (47-91%, 12 photos)": the held-out accuracy with its 95% interval and what it rests on.
+fn accuracy_text(evaluation: &Evaluation) -> String {
+    let interval = evaluation.accuracy_interval();
+    let photos = evaluation.confusion.total();
+    format!(
+        "{} ({:.0}-{}, {photos} photo{})",
+        pct(evaluation.accuracy),
+        interval.low * 100.0,
+        pct(interval.high),
+        if photos == 1 { "" } else { "s" }
+    )
 }
 
-/// Loss and accuracy per epoch, training solid and validation dashed.
-#[component]
-pub fn EpochChart(#[prop(into)] history: Signal<Vec<EpochReport>>) -> impl IntoView {
-    let (w, h) = (300.0, 120.0);
-    let series = move || {
-        let hist = history.get();
-        let loss_max = hist
-            .iter()
-            .flat_map(|r| [Some(r.train_loss), r.validation_loss])
-            .flatten()
-            .fold(0.1f64, f64::max);
-        let train_loss: Vec<f64> = hist.iter().map(|r| r.train_loss).collect();
-        let val_loss: Vec<f64> = hist.iter().filter_map(|r| r.validation_loss).collect();
-        let train_acc: Vec<f64> = hist.iter().map(|r| r.train_accuracy).collect();
-        let val_acc: Vec<f64> = hist.iter().filter_map(|r| r.validation_accuracy).collect();
-        (
-            polyline(&train_loss, w, h, loss_max),
-            polyline(&val_loss, w, h, loss_max),
-            polyline(&train_acc, w, h, 1.0),
-            polyline(&val_acc, w, h, 1.0),
-            hist.len(),
-        )
-    };
-    view! {
-        <figure class="chart" data-testid="training-chart" data-epochs=move || series().4.to_string()>
-            <svg viewBox=format!("-4 -4 {} {}", w + 8.0, h + 8.0) role="img" aria-label="Loss and accuracy per epoch">
-                <rect x="0" y="0" width=w height=h class="chart-frame" />
-                <polyline class="loss" points=move || series().0 />
-                <polyline class="loss dashed" points=move || series().1 />
-                <polyline class="acc" points=move || series().2 />
-                <polyline class="acc dashed" points=move || series().3 />
-            </svg>
-            <figcaption>
-                <span class="key loss">"loss"</span>" and "<span class="key acc">"accuracy"</span>
-                " per epoch; solid: training, dashed: validation"
-            </figcaption>
-        </figure>
+/// What to do about an interval too wide to go by, in words; none when it is narrow enough.
+fn more_photos_advice(summary: &TrainingSummary) -> Option<String> {
+    let evaluation = &summary.evaluation;
+    let interval = evaluation.accuracy_interval();
+    if interval.width() <= TOO_WIDE {
+        return None;
     }
+    let photos: usize = summary.trained_per_class.iter().sum();
+    let per_class = photos_per_class_for_width(
+        evaluation.accuracy,
+        NARROW_ENOUGH,
+        evaluation.confusion.total() as usize,
+        photos.max(evaluation.confusion.total() as usize),
+        summary.classes.len(),
+    );
+    Some(format!(
+        "On photos like these the model could be right anywhere from {} to {} of the time: too \
+         few photos were held out to say closer. About {per_class} photos per class would narrow \
+         that to under {:.0} points.",
+        pct(interval.low),
+        pct(interval.high),
+        NARROW_ENOUGH * 100.0
+    ))
+}
+
+/// "80% (4/5)": a share with the photos it counts.
+fn counted(v: f64, of: u32, total: u32) -> String {
+    format!("{} ({of}/{total})", pct(v))
 }
 
 #[component]
@@ -80,6 +71,8 @@ pub fn TrainingReport(summary: TrainingSummary) -> impl IntoView {
     let evaluation = summary.evaluation.clone();
     let held_out = summary.held_out.clone();
     let accuracy = evaluation.accuracy;
+    let interval = evaluation.accuracy_interval();
+    let curves: Vec<Vec<(f64, f64)>> = evaluation.roc.iter().map(|r| r.points.clone()).collect();
     let thumbnails = move |ids: Vec<u32>| {
         ids.into_iter()
             .filter_map(|id| client.with_value(|c| c.teach.photo(id)))
@@ -99,15 +92,16 @@ pub fn TrainingReport(summary: TrainingSummary) -> impl IntoView {
             })
         }
     };
-    let (w, h) = (160.0, 160.0);
     view! {
         <div class="report" data-testid="training-report">
             <p class="accuracy">
                 "Held-out accuracy: "
-                <strong data-testid="metric-accuracy" data-value=accuracy.to_string()>{pct(accuracy)}</strong>
+                <strong data-testid="metric-accuracy" data-value=accuracy.to_string()
+                    data-low=interval.low.to_string() data-high=interval.high.to_string()>{accuracy_text(&evaluation)}</strong>
                 <span class="method">{format!(" ({})", summary.evaluation_method)}</span>
                 {summary.cancelled.then(|| view! { <span class="method">" · cancelled: best model so far kept"</span> })}
             </p>
+            {more_photos_advice(&summary).map(|advice| view! { <p class="advice" data-testid="accuracy-advice">{advice}</p> })}
             <ul class="warnings">
                 {summary.warnings.iter().map(|w| view! { <li data-testid="training-warning">{w.clone()}</li> }).collect_view()}
             </ul>
@@ -117,13 +111,14 @@ pub fn TrainingReport(summary: TrainingSummary) -> impl IntoView {
                     <tbody>
                         {names.iter().enumerate().map(|(i, name)| {
                             let s = evaluation.per_class[i];
+                            let n = evaluation.confusion.class_counts(i);
                             // Absent from summaries stored before it was recorded.
                             let trained = summary.trained_per_class.get(i).copied();
                             view! {
                                 <tr data-testid="class-scores" data-class-name=name.clone()
                                     data-trained=trained.map(|n| n.to_string())>
                                     <th><span class="swatch" style:background=PALETTE[i % PALETTE.len()]></span>{name.clone()}</th>
-                                    <td>{pct(s.precision)}</td><td>{pct(s.recall)}</td><td>{pct(s.f1)}</td>
+                                    <td>{counted(s.precision, n.hits, n.predicted)}</td><td>{counted(s.recall, n.hits, n.actual)}</td><td>{pct(s.f1)}</td>
                                     <td>{format!("{:.2}", evaluation.roc[i].auc)}</td><td>{s.support}</td>
                                     <td>{trained.map_or("-".to_string(), |n| n.to_string())}</td>
                                 </tr>
@@ -131,17 +126,7 @@ pub fn TrainingReport(summary: TrainingSummary) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-                <figure class="roc">
-                    <svg viewBox=format!("-4 -4 {} {}", w + 8.0, h + 8.0) role="img" aria-label="ROC curves, one class against the rest">
-                        <rect x="0" y="0" width=w height=h class="chart-frame" />
-                        <line x1="0" y1=h x2=w y2="0" class="chance" />
-                        {evaluation.roc.iter().enumerate().map(|(i, roc)| {
-                            let points = roc.points.iter().map(|(fpr, tpr)| format!("{:.1},{:.1}", fpr * w, h - tpr * h)).collect::<Vec<_>>().join(" ");
-                            view! { <polyline points=points style:stroke=PALETTE[i % PALETTE.len()] class="roc-line" /> }
-                        }).collect_view()}
-                    </svg>
-                    <figcaption>"ROC, one class against the rest (false positive rate → true positive rate)"</figcaption>
-                </figure>
+                <RocChart names=names.clone() curves=curves />
             </div>
             <table class="confusion" data-testid="confusion-matrix">
                 <caption>"Confusion matrix: rows are the true class, columns the predicted one. Click a cell to see its photos."</caption>
