@@ -31,10 +31,9 @@ mod native {
     use glimpse::engine::Engine;
     use glimpse::engine::teach::TrainMode;
     use glimpse::engine::teach::project::{project_from_folder, teach_project};
-    use glimpse::formats::folder_import::{
-        ImportReport, MAX_PHOTO_FILE_BYTES, Skip, ZipFolder, ZipFolderError,
-    };
+    use glimpse::formats::folder_import::{ImportReport, MAX_PHOTO_FILE_BYTES, Skip};
     use glimpse::formats::project_file::{self, Project};
+    use glimpse::formats::zip_folder::{ZipFolder, ZipFolderError};
 
     const USAGE: &str = "usage: teach INPUT out.zip [--mode head|blocks] [--epochs N] [--seed N] \
                          [--device cpu|wgpu]\n  INPUT: a project file with photos, a labelled \
