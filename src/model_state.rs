@@ -22,7 +22,7 @@ impl ModelState {
                 self.personal_model = None;
                 self.use_personal = false;
             }
-            Request::LoadModel(model) => self.personal_model = Some(model.clone()),
+            Request::LoadModel(model) => self.personal_model = Some(model.as_ref().clone()),
             Request::UseModel { personal } => self.use_personal = *personal,
             _ => return false,
         }
@@ -32,14 +32,18 @@ impl ModelState {
 
     /// The engine trained `model`, and answers with it now.
     pub fn trained(&mut self, model: SavedModel) {
-        self.follow(&Request::LoadModel(model));
+        self.follow(&Request::LoadModel(Box::new(model)));
         self.follow(&Request::UseModel { personal: true });
     }
 
     /// The requests that give another engine this state, whatever it held before.
     pub fn requests(&self) -> Vec<Request> {
         let mut requests = vec![Request::Reset];
-        requests.extend(self.personal_model.clone().map(Request::LoadModel));
+        requests.extend(
+            self.personal_model
+                .clone()
+                .map(|m| Request::LoadModel(Box::new(m))),
+        );
         requests.push(Request::UseModel {
             personal: self.use_personal,
         });
@@ -79,7 +83,7 @@ mod tests {
         let mut state = ModelState::default();
         assert_eq!(told(&state), ["reset", "use personal false"]);
 
-        assert!(state.follow(&Request::LoadModel(model("cats"))));
+        assert!(state.follow(&Request::LoadModel(Box::new(model("cats")))));
         assert!(state.follow(&Request::UseModel { personal: true }));
         assert_eq!(told(&state), ["reset", "load cats", "use personal true"]);
         let before = state.change;

@@ -678,6 +678,8 @@ fn summary(classes: &[String]) -> TrainingSummary {
         mode: TrainMode::HeadOnly,
         trained_per_class: vec![1; n],
         trained_at: Some("2026-11-30T12:00:00Z".into()),
+        calibration: None,
+        known: None,
     }
 }
 

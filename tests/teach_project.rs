@@ -14,6 +14,11 @@ mod common;
 
 use common::{CLASSES, WEIGHTS, crops};
 
+/// Training seeds the CPU backend's one random generator (dropout draws from it): two runs at
+/// once in this binary's test threads would draw from each other's sequence, and a run would no
+/// longer repeat. Each test trains while holding this.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn new_engine() -> Engine {
     Engine::new(Device::flex(), &std::fs::read(WEIGHTS).expect("weights")).expect("engine")
 }
@@ -63,6 +68,7 @@ fn unseen_right(engine: &Engine) -> usize {
 
 #[test]
 fn a_labelled_folder_trained_natively_is_a_project_the_page_imports_with_a_model_that_knows_it() {
+    let _alone = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut engine = new_engine();
     let (project, report) = embedded_folder(&mut engine);
     assert_eq!(project.classes, CLASSES);
@@ -114,6 +120,7 @@ fn a_labelled_folder_trained_natively_is_a_project_the_page_imports_with_a_model
 
 #[test]
 fn a_project_file_trained_again_keeps_its_photos_and_takes_the_settings_given() {
+    let _alone = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut engine = new_engine();
     let (project, _) = embedded_folder(&mut engine);
     let bytes = project_file::write(&project, "2026-12-01T00:00:00Z", true);

@@ -14,14 +14,12 @@ use glimpse::ml::preprocess::{decode, model_view, normalise};
 use glimpse::ml::readback::read_floats;
 use glimpse::ml::split::{SplitMix64, stratified};
 use glimpse::ml::weights::load_imagenet;
-use image::{Rgb, RgbImage};
+use image::RgbImage;
 use web_time::Instant;
 
-const WEIGHTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/weights/efficientnet-lite0.f16.safetensors"
-);
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+mod common;
+
+use common::{FIXTURES, WEIGHTS};
 const AUGMENTED_VIEWS: usize = 3;
 
 fn model(device: &Device) -> EfficientNetLite0 {
@@ -185,22 +183,9 @@ fn textures_reach_ninety_percent_on_the_unseen_half() {
 
 #[test]
 fn fashion_mnist_trouser_sneaker_bag_reach_ninety_percent() {
-    let raw = std::fs::read(format!("{FIXTURES}/fashion-mnist/subset.bin")).expect("subset");
-    let classes = [1u8, 7, 8];
     let mut seen = [0usize; 3];
     let (mut train, mut test) = (Vec::new(), Vec::new());
-    for record in raw.chunks_exact(785) {
-        let label = classes
-            .iter()
-            .position(|&c| c == record[0])
-            .expect("known label");
-        let small = RgbImage::from_fn(28, 28, |x, y| {
-            let v = record[1 + (y * 28 + x) as usize];
-            Rgb([v, v, v])
-        });
-        // Upscale the whole 28 x 28 item (no crop: the garments fill the frame).
-        let photo =
-            image::imageops::resize(&small, 256, 256, image::imageops::FilterType::Triangle);
+    for (label, photo) in common::fashion_images() {
         if seen[label] < 12 {
             train.push((photo, label))
         } else {

@@ -171,8 +171,25 @@ impl Engine {
         let photo = self.photo(id, bytes)?;
         let (classifier, names) = self.active();
         let features = classifier.features(self.input(&photo));
-        let logits = classifier.head(EfficientNetLite0::pool(features.clone()));
-        let probs = read_floats(softmax(logits, 1)).await.map_err(inference)?;
+        let pooled = EfficientNetLite0::pool(features.clone());
+        let probabilities = softmax(classifier.head(pooled.clone()), 1);
+        let known = match &classifier {
+            ActiveModel::Personal(p) => p.personal.known.as_ref(),
+            ActiveModel::ImageNet(_) => None,
+        };
+        // The embedding comes back in the same read as the probabilities: on a GPU each
+        // read-back waits for the queue.
+        let (probs, familiarity) = match known {
+            None => (read_floats(probabilities).await.map_err(inference)?, None),
+            Some(known) => {
+                let classes = names.len();
+                let both = read_floats(Tensor::cat(vec![probabilities, pooled], 1))
+                    .await
+                    .map_err(inference)?;
+                let (probs, embedding) = both.split_at(classes);
+                (probs.to_vec(), Some(known.familiarity(embedding)))
+            }
+        };
         let predictions: Vec<Prediction> = top_k(&probs, TOP_K)
             .into_iter()
             .map(|score| {
@@ -193,6 +210,7 @@ impl Engine {
             height: photo.height,
             crop: photo.crop,
             personal: matches!(classifier, ActiveModel::Personal(_)),
+            familiarity,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }
@@ -293,7 +311,7 @@ impl Engine {
             progress,
         )
         .await?;
-        let tensors = super::model_file::personal_tensors(&personal).await?;
+        let tensors = super::model_file::kept_tensors(&personal).await?;
         let saved = SavedModel {
             weights: super::model_file::to_safetensors(&tensors, HashMap::new()),
             tuned_blocks: personal.top.as_ref().map_or(0, |t| t.blocks.len()),

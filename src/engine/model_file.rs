@@ -6,7 +6,8 @@
 use burn::nn::Linear;
 use burn::prelude::*;
 
-use super::teach::PersonalModel;
+use super::teach::{Known, PersonalModel};
+use crate::formats::open_set::Prototypes;
 pub use crate::formats::tensor_file::{NamedTensor, to_safetensors};
 use crate::ml::fine_tune::TunableTop;
 use crate::ml::model::{BLOCK_COUNT, ConvUnit, EfficientNetLite0, FEATURE_CHANNELS, MbConv};
@@ -83,6 +84,29 @@ pub async fn personal_tensors(personal: &PersonalModel) -> Result<Vec<NamedTenso
     Ok(out)
 }
 
+/// Names of the open-set rule's tensors in a kept personal model.
+const PROTOTYPES: &str = "open_set.prototypes";
+const THRESHOLD: &str = "open_set.threshold";
+
+/// A personal model as the page keeps it: what it adds to the shipped network, and its open-set
+/// rule (which the exports for other tools leave out: they classify, as the ImageNet model does).
+pub async fn kept_tensors(personal: &PersonalModel) -> Result<Vec<NamedTensor>, ReadbackError> {
+    let mut out = personal_tensors(personal).await?;
+    if let Some(known) = &personal.known {
+        out.push(NamedTensor {
+            name: PROTOTYPES.to_string(),
+            shape: vec![known.prototypes.rows.len(), FEATURE_CHANNELS],
+            values: known.prototypes.rows.iter().flatten().copied().collect(),
+        });
+        out.push(NamedTensor {
+            name: THRESHOLD.to_string(),
+            shape: vec![1],
+            values: vec![known.threshold],
+        });
+    }
+    Ok(out)
+}
+
 /// The whole network of a personal model, for tools that know nothing of Glimpse.
 pub async fn network_tensors(
     base: &EfficientNetLite0,
@@ -144,9 +168,21 @@ pub fn load_personal(
         Some(top)
     };
     debug_assert_eq!(head.linear.weight.dims(), [FEATURE_CHANNELS, classes.len()]);
+    let known = match file.optional_rows(PROTOTYPES, FEATURE_CHANNELS)? {
+        None => None,
+        Some(rows) => Some(Known {
+            prototypes: Prototypes::kept(rows),
+            threshold: file
+                .floats(THRESHOLD, &[1])?
+                .iter::<f32>()
+                .next()
+                .unwrap_or(-1.0),
+        }),
+    };
     Ok(PersonalModel {
         classes: classes.to_vec(),
         head,
         top,
+        known,
     })
 }

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::calibration::Calibration;
 use super::metrics::Evaluation;
+use super::open_set::KnownRule;
 
 /// Augmented views embedded per training photo, besides the clean one.
 pub const AUGMENTED_VIEWS: usize = 3;
@@ -92,6 +94,13 @@ pub struct TrainingSummary {
     /// (the results table names it). None in summaries stored before it was recorded.
     #[serde(default)]
     pub trained_at: Option<String>,
+    /// How the model's confidence was calibrated on the held-out photos. None in summaries
+    /// stored before it was.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
+    /// How the "one of your classes" threshold was set. None in summaries stored before it was.
+    #[serde(default)]
+    pub known: Option<KnownRule>,
 }
 
 #[cfg(test)]
@@ -110,6 +119,8 @@ impl TrainingSummary {
             mode: TrainMode::HeadOnly,
             trained_per_class: Vec::new(),
             trained_at: None,
+            calibration: None,
+            known: None,
         }
     }
 }

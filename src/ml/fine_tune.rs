@@ -61,12 +61,20 @@ impl TunableTop {
     /// - `x`: activations entering the first tuned block, `[batch, c, h, w]`
     /// - output: `[batch, classes]` logits
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.head.forward(self.embed(x))
+    }
+
+    /// The tuned network's embedding, which its head classifies.
+    ///
+    /// # Shapes
+    /// - `x`: activations entering the first tuned block, `[batch, c, h, w]`
+    /// - output: `[batch, 1280]`
+    pub fn embed(&self, x: Tensor<4>) -> Tensor<2> {
         let mut x = x;
         for block in &self.blocks {
             x = block.forward(x);
         }
-        let features = self.head_conv.forward(x);
-        self.head.forward(EfficientNetLite0::pool(features))
+        EfficientNetLite0::pool(self.head_conv.forward(x))
     }
 }
 

@@ -39,6 +39,19 @@ impl PersonalHeadConfig {
 }
 
 impl PersonalHead {
+    /// The same head with its logits divided by `temperature` (temperature scaling folded into
+    /// the weights, so every runtime that runs the head, exports included, gets it).
+    pub fn divided_by(self, temperature: f64) -> Self {
+        let t = temperature as f32;
+        Self {
+            dropout: self.dropout,
+            linear: Linear {
+                weight: self.linear.weight.map(|w| w.div_scalar(t)),
+                bias: self.linear.bias.map(|b| b.map(|b| b.div_scalar(t))),
+            },
+        }
+    }
+
     /// # Shapes
     /// - `embeddings`: `[batch, 1280]`
     /// - output: `[batch, classes]` logits
@@ -152,6 +165,29 @@ pub async fn assess(
         })
         .count();
     Ok((loss, correct as f64 / examples.len().max(1) as f64, rows))
+}
+
+/// Logits of `head` (plain device: dropout off) for some embeddings, one row per embedding.
+pub async fn logits_of(
+    head: &PersonalHead,
+    embeddings: &[Vec<f32>],
+    device: &Device,
+) -> Result<Vec<Vec<f32>>, ReadbackError> {
+    if embeddings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let flat: Vec<f32> = embeddings.iter().flatten().copied().collect();
+    let x = Tensor::from_data(
+        TensorData::new(flat, [embeddings.len(), FEATURE_CHANNELS]),
+        device,
+    );
+    let logits = head.forward(x);
+    let classes = logits.dims()[1];
+    Ok(read_floats(logits)
+        .await?
+        .chunks(classes)
+        .map(<[f32]>::to_vec)
+        .collect())
 }
 
 /// Trains a head on `train`, stopping early on `validation` loss (on training loss when there is

@@ -56,6 +56,23 @@ impl<'a> WeightFile<'a> {
         ))
     }
 
+    /// The rows of an optional `[rows, columns]` tensor (None when the file has no such tensor).
+    pub(crate) fn optional_rows(
+        &self,
+        name: &str,
+        columns: usize,
+    ) -> Result<Option<Vec<Vec<f32>>>, WeightsError> {
+        let Ok(view) = self.tensors.tensor(name) else {
+            return Ok(None);
+        };
+        let rows = match view.shape() {
+            [rows, _] => *rows,
+            _ => 1,
+        };
+        let values = read_floats(&self.tensors, name, &[rows, columns])?;
+        Ok(Some(values.chunks(columns).map(<[f32]>::to_vec).collect()))
+    }
+
     pub(crate) fn conv(&self, prefix: &str, unit: &mut ConvUnit) -> Result<(), WeightsError> {
         let weight_shape: [usize; 4] = unit.conv.weight.lazy_shape().dims();
         unit.conv.weight =

@@ -14,6 +14,7 @@ pub use serde_bytes::ByteBuf;
 mod errors;
 
 pub use crate::formats::metrics::Evaluation;
+pub use crate::formats::open_set::Familiarity;
 use crate::formats::photo::CropBox;
 pub use crate::formats::project_file::{Project, ProjectExample, SavedModel};
 pub use crate::formats::records::{
@@ -106,8 +107,9 @@ pub enum Request {
     },
     /// Forget every example and the personal model.
     Reset,
-    /// A stored or imported personal model, to build (not yet to use).
-    LoadModel(SavedModel),
+    /// A stored or imported personal model, to build (not yet to use). Boxed: a model's summary
+    /// (its evaluation, calibration and open-set rule) dwarfs every other request.
+    LoadModel(Box<SavedModel>),
     /// Read and check an export file; nothing changes until the page applies it.
     CheckProject {
         #[serde(with = "serde_bytes")]
@@ -274,6 +276,9 @@ pub struct Classification {
     pub crop: CropBox,
     /// Answered by the person's own model (else by the ImageNet one).
     pub personal: bool,
+    /// Under a personal model with an open-set rule: how much the photo looks like its classes.
+    #[serde(default)]
+    pub familiarity: Option<Familiarity>,
     /// Time the engine spent on this photo (decode to ranked classes).
     pub elapsed_ms: f64,
 }
@@ -451,6 +456,7 @@ mod tests {
                     side: 1,
                 },
                 personal: false,
+                familiarity: None,
                 elapsed_ms: 0.0,
             }),
         };
@@ -489,11 +495,11 @@ mod tests {
             },
             Request::RemoveExample { id: 3 },
             Request::Reset,
-            Request::LoadModel(SavedModel {
+            Request::LoadModel(Box::new(SavedModel {
                 weights: Vec::new(),
                 tuned_blocks: 0,
                 summary,
-            }),
+            })),
             Request::CheckProject { bytes: Vec::new() },
             Request::Benchmark {
                 pixels: Vec::new(),

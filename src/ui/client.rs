@@ -229,7 +229,7 @@ impl EngineClient {
                 let summary = result.map(|saved| {
                     let summary = saved.summary.clone();
                     self.keeper.trained(saved.clone());
-                    self.link.send(Request::LoadModel(saved));
+                    self.link.send(Request::LoadModel(Box::new(saved)));
                     self.link.send(Request::UseModel { personal: true });
                     summary
                 });

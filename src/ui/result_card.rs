@@ -33,6 +33,11 @@ pub fn ResultCard(
         _ => None,
     });
     let elapsed_ms = move || done.get().map(|r| format!("{:.1}", r.elapsed_ms));
+    // Under a personal model: whether the photo looks like any of the person's classes at all.
+    let known = move || {
+        done.get()
+            .and_then(|r| r.familiarity.map(|f| f.known().to_string()))
+    };
     let method = move || {
         overlay
             .with(|o| o.choice.map(|c| c.method))
@@ -70,7 +75,7 @@ pub fn ResultCard(
 
     view! {
         <article class="result" data-testid="result" data-file-name=name.clone() data-state=status
-            data-elapsed-ms=elapsed_ms>
+            data-elapsed-ms=elapsed_ms data-known=known>
             <PhotoView thumbnail=thumbnail name=name.clone() geometry=done overlay=overlay
                 opacity=opacity show_overlay=show_overlay />
             <div class="body">
@@ -131,7 +136,27 @@ fn predictions(
     overlay: RwSignal<super::cards::Overlay>,
     explain: impl Fn(u32, OverlayChoice) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    let stranger = result
+        .familiarity
+        .filter(|f| !f.known())
+        .zip(result.predictions.first())
+        .map(|(f, closest)| {
+            (
+                format!(
+                    "None of your classes (closest: {}, {:.0}%)",
+                    closest.label,
+                    closest.confidence * 100.0
+                ),
+                format!(
+                    "It looks {:.2} alike to the nearest of your photos; photos of your classes reach {:.2}.",
+                    f.similarity, f.threshold
+                ),
+            )
+        });
     view! {
+        {stranger.map(|(verdict, why)| view! {
+            <p class="not-known" data-testid="not-known" title=why>{verdict}</p>
+        })}
         <ol class="predictions">
             {result.predictions.into_iter().enumerate().map(|(rank, prediction)| {
                 let class_index = prediction.class_index;

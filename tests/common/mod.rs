@@ -78,13 +78,84 @@ pub fn crops(half: u32, count: usize, seed: u64) -> Vec<(usize, Vec<u8>)> {
 }
 
 pub fn engine_with_examples(per_class: usize) -> (Engine, Vec<(u32, usize)>) {
+    engine_with_photos(crops(0, per_class, 1))
+}
+
+/// An engine that has embedded `photos` (class, file bytes) as training photos.
+pub fn engine_with_photos(photos: Vec<(usize, Vec<u8>)>) -> (Engine, Vec<(u32, usize)>) {
     let mut engine =
         Engine::new(Device::flex(), &std::fs::read(WEIGHTS).expect("weights")).expect("engine");
     let mut labelled = Vec::new();
-    for (i, (label, bytes)) in crops(0, per_class, 1).into_iter().enumerate() {
+    for (i, (label, bytes)) in photos.into_iter().enumerate() {
         let id = 1000 + i as u32;
         block_on(engine.add_example(id, &bytes, true)).expect("example");
         labelled.push((id, label));
     }
     (engine, labelled)
+}
+
+/// Fashion-MNIST items of trouser, sneaker and bag (32 of each, `fixtures/fashion-mnist`),
+/// each whole 28 x 28 item upscaled to 256 px (no crop: the garments fill the frame), class by
+/// class in the order of the file.
+pub fn fashion_images() -> Vec<(usize, RgbImage)> {
+    let raw = std::fs::read(format!("{FIXTURES}/fashion-mnist/subset.bin")).expect("subset");
+    let classes = [1u8, 7, 8];
+    raw.chunks_exact(785)
+        .map(|record| {
+            let label = classes
+                .iter()
+                .position(|&c| c == record[0])
+                .expect("known label");
+            let small = RgbImage::from_fn(28, 28, |x, y| {
+                let v = record[1 + (y * 28 + x) as usize];
+                image::Rgb([v, v, v])
+            });
+            let photo =
+                image::imageops::resize(&small, 256, 256, image::imageops::FilterType::Triangle);
+            (label, photo)
+        })
+        .collect()
+}
+
+/// The same items as PNG files.
+pub fn fashion_items() -> Vec<(usize, Vec<u8>)> {
+    fashion_images()
+        .into_iter()
+        .map(|(label, photo)| (label, png(&photo)))
+        .collect()
+}
+
+/// The ImageNet sample photos (`fixtures/photos`: a cat, a bridge, a coyote, a flamingo, a
+/// torch) and `crops` square crops of each, as files: photos of none of a person's classes.
+pub fn sample_photos(crops: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
+    let mut rng = SplitMix64::new(seed);
+    let mut out = Vec::new();
+    for name in ["cat", "bridge", "coyote", "flamingo", "torch"] {
+        let bytes = std::fs::read(format!("{FIXTURES}/photos/{name}.jpg")).expect("photo");
+        let photo = decode(&bytes).expect("decode");
+        out.push((name.to_string(), bytes));
+        let short = photo.width().min(photo.height());
+        for k in 0..crops {
+            let side = short / 2 + rng.below((short / 2) as usize) as u32;
+            let x = rng.below((photo.width() - side + 1) as usize) as u32;
+            let y = rng.below((photo.height() - side + 1) as usize) as u32;
+            let crop = image::imageops::crop_imm(&photo, x, y, side, side).to_image();
+            out.push((format!("{name} crop {k}"), png(&crop)));
+        }
+    }
+    out
+}
+
+/// The clean (centre view) embedding of each photo under the engine's ImageNet backbone.
+pub fn embed_photos(engine: &Engine, photos: &[(usize, Vec<u8>)]) -> Vec<Vec<f32>> {
+    let views: Vec<RgbImage> = photos
+        .iter()
+        .map(|(_, bytes)| glimpse::ml::preprocess::model_view(&decode(bytes).expect("decode")).0)
+        .collect();
+    block_on(glimpse::engine::teach::embed_views(
+        engine.model(),
+        &views,
+        engine.device(),
+    ))
+    .expect("embed")
 }

@@ -39,7 +39,7 @@ test('accessibility: no serious or critical WCAG violation, empty, with answers,
   await glimpse.screenshot(testInfo, 'accessibility-dark');
   // At 375 px the charts shrink to the screen rather than overflow it.
   await page.setViewportSize({ width: 375, height: 800 });
-  for (const chart of ['training-chart', 'roc-chart']) {
+  for (const chart of ['training-chart', 'roc-chart', 'reliability-diagram']) {
     const box = (await page.getByTestId(chart).boundingBox())!;
     expect(box.x, chart).toBeGreaterThanOrEqual(0);
     expect(box.x + box.width, chart).toBeLessThanOrEqual(375);

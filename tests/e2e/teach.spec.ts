@@ -72,6 +72,24 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
   await diagonal.locator('button').click();
   await expect(page.getByTestId('confusion-photos').locator('img')).toHaveCount(count);
   await expect(page.getByTestId('model-select')).toHaveValue('personal');
+  // Confidence that means what it says: the reliability diagram, and the calibration error
+  // before and after temperature scaling.
+  const reliability = page.getByTestId('reliability-diagram');
+  await expect(reliability.locator('.axis-title')).toHaveText(['confidence', 'accuracy']);
+  await expect(reliability.getByTestId('chart-legend-item')).toHaveText(
+    ['before scaling', /^after \(temperature \d+\.\d\d\)$/, 'says exactly how often it is right']);
+  expect(Number(await reliability.getAttribute('data-bins'))).toBeGreaterThanOrEqual(1);
+  const ece = page.getByTestId('metric-ece');
+  const [eceBefore, eceAfter] = [Number(await ece.getAttribute('data-before')), Number(await ece.getAttribute('data-value'))];
+  console.log(`calibration error in the page: ${eceBefore} before, ${eceAfter} after`);
+  for (const v of [eceBefore, eceAfter]) expect(v >= 0 && v <= 1, `${v}`).toBe(true);
+  await expect(ece).toContainText(`${(eceBefore * 100).toFixed(1)}% before, ${(eceAfter * 100).toFixed(1)}% after`);
+  // How "none of your classes" is decided: 95% of the person's photos clear the bar.
+  const rule = page.getByTestId('known-rule');
+  const [passed, judged] = [Number(await rule.getAttribute('data-passed')), Number(await rule.getAttribute('data-photos'))];
+  expect(judged).toBe(30);
+  expect(passed / judged).toBeGreaterThanOrEqual(0.95);
+  await expect(rule).toContainText(`${passed} of ${judged} do`);
 
   // Unseen crops from the other half of each texture, classified with the personal classes.
   for (const [i, name] of NAMES.entries()) {
@@ -85,6 +103,26 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
     }
   }
   await expect(glimpse.result('brick-unseen-0.png').getByTestId('saliency')).toHaveAttribute('data-method', 'grad-cam');
+  // "None of your classes": photos of something else entirely are told apart from new crops of
+  // the textures, which pass as one of them.
+  for (const [i, name] of NAMES.entries()) {
+    await dropCrops(page, '[data-testid="drop-zone"]', name, 0, 2, 71 + i, `${name}-new`);
+  }
+  const strangers = ['cat.jpg', 'bridge.jpg', 'coyote.jpg'];
+  await glimpse.drop(strangers.map((s) => photo(s)));
+  for (const name of NAMES) {
+    for (let i = 0; i < 2; i++) {
+      expect((await glimpse.ranking(`${name}-new-${i}.png`))[0][0]).toBe(name);
+      await expect(glimpse.result(`${name}-new-${i}.png`)).toHaveAttribute('data-known', 'true');
+      await expect(glimpse.result(`${name}-new-${i}.png`).getByTestId('not-known')).toHaveCount(0);
+    }
+  }
+  for (const stranger of strangers) {
+    await glimpse.ranking(stranger);
+    const card = glimpse.result(stranger);
+    await expect(card, stranger).toHaveAttribute('data-known', 'false');
+    await expect(card.getByTestId('not-known')).toHaveText(/^None of your classes \(closest: (brick|grass|gravel), \d+%\)$/);
+  }
   // The personal model as ONNX, as the page offers it: onnxruntime reads its classes and runs it.
   const onnx = onnxSummary(await download(page, 'export-onnx', 'teach.onnx'));
   expect(onnx).toEqual({ classes: NAMES, output: 'probabilities', shape: [2, 3], sums: [1, 1] });
@@ -95,10 +133,12 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
   await expect(page.getByTestId('model-select')).toHaveValue('imagenet');
   await glimpse.drop([photo('flamingo.jpg')]);
   expect((await glimpse.ranking('flamingo.jpg'))[0][0]).toBe('flamingo');
+  // Under the ImageNet model no card says whether it is one of the person's classes.
+  await expect(glimpse.result('flamingo.jpg')).not.toHaveAttribute('data-known', /.*/);
 
   // The results table names the model that gave each answer: the personal one, dated, for the crops.
   const rows = await exportedResults(page, 'results-teach.csv');
-  expect(rows).toHaveLength(7);
+  expect(rows).toHaveLength(16);
   for (const row of rows.filter((r) => r.file.includes('-unseen-'))) {
     expect(row.model, row.file).toMatch(/^personal model trained \d{4}-\d\d-\d\dT\d\d:\d\d/);
     expect(row.label_1, row.file).toBe(row.file.split('-')[0]);

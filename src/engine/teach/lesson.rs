@@ -7,13 +7,17 @@ use std::collections::HashMap;
 
 use burn::prelude::*;
 
-use super::{Example, K_FOLD_BELOW, KeptPhoto, PersonalModel, warnings};
-use crate::formats::metrics::{Evaluation, evaluate};
+use super::{Example, K_FOLD_BELOW, KeptPhoto, Known, PersonalModel, warnings};
+use crate::formats::calibration::{Calibration, softmax};
+use crate::formats::metrics::evaluate;
+use crate::formats::open_set::{
+    KNOWN_SHARE, KnownRule, PROTOTYPES_PER_CLASS, Prototypes, pick_prototypes,
+};
 use crate::formats::records::{HeldOut, TrainMode, TrainProgress, TrainSettings, TrainingSummary};
 use crate::ml::fine_tune::{FineTuneConfig, TrainingPhoto, TunableTop, fine_tune, frozen_prefix};
-use crate::ml::model::{EfficientNetLite0, INPUT_SIZE};
+use crate::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
 use crate::ml::personal_head::{
-    EpochReport, Examples, HeadTrainingConfig, PersonalHead, TrainedHead, assess, train_head,
+    EpochReport, Examples, HeadTrainingConfig, PersonalHead, TrainedHead, logits_of, train_head,
 };
 use crate::ml::preprocess::{model_view, normalise};
 use crate::ml::readback::{ReadbackError, read_floats};
@@ -25,6 +29,11 @@ impl From<ReadbackError> for TeachError {
         TeachError::Device(e.to_string())
     }
 }
+
+/// Photos per class whose similarity to the others sets the open-set threshold: with
+/// `PROTOTYPES_PER_CLASS` prototypes each, a 10-class model's threshold costs about a billion
+/// multiply-adds (a second or two in a worker) however many photos it has.
+const JUDGES_PER_CLASS: usize = 200;
 
 /// Trains a personal model. `progress` streams reports and resolves to false to cancel (the best
 /// model so far is kept).
@@ -59,23 +68,48 @@ pub async fn train<F: Future<Output = bool>>(
     } else {
         lesson.held_out().await?
     };
+    let Outcome {
+        mut head,
+        mut top,
+        history,
+        best_epoch,
+        judged,
+        logits,
+        known,
+        method,
+        cancelled,
+    } = outcome;
+    // Calibrated on the photos it was judged on, and judged with the calibration it ships with.
+    let actual: Vec<usize> = judged.iter().map(|&i| lesson.data.labels[i]).collect();
+    let calibration = Calibration::fit(&logits, &actual);
+    let probabilities: Vec<Vec<f32>> = logits
+        .iter()
+        .map(|row| softmax(row, calibration.temperature))
+        .collect();
+    match top.as_mut() {
+        None => head = head.divided_by(calibration.temperature),
+        Some(top) => top.head = top.head.clone().divided_by(calibration.temperature),
+    }
     let personal = PersonalModel {
         classes: classes.clone(),
-        head: outcome.head,
-        top: outcome.top,
+        head,
+        top,
+        known: Some(known.0),
     };
     let summary = TrainingSummary {
         warnings: warnings(&classes, &counts),
         trained_per_class: counts,
+        evaluation: evaluate(&probabilities, &actual, classes.len()),
+        held_out: lesson.data.held_out(&judged, &probabilities),
         classes,
-        evaluation: outcome.evaluation,
-        history: outcome.history,
-        best_epoch: outcome.best_epoch,
-        cancelled: outcome.cancelled,
-        held_out: outcome.held_out,
-        evaluation_method: outcome.method,
+        history,
+        best_epoch,
+        cancelled,
+        evaluation_method: method,
         mode: settings.mode,
         trained_at: None,
+        calibration: Some(calibration),
+        known: Some(known.1),
     };
     Ok((personal, summary))
 }
@@ -88,8 +122,12 @@ struct Outcome {
     /// Per-epoch curves of the run that produced the head (the first fold's under k-fold).
     history: Vec<EpochReport>,
     best_epoch: usize,
-    evaluation: Evaluation,
-    held_out: Vec<HeldOut>,
+    /// The photos (indices into the labelled list) judged by a model that did not learn from
+    /// them, and their logits.
+    judged: Vec<usize>,
+    logits: Vec<Vec<f32>>,
+    /// How the model tells its classes from strangers, and how that was set.
+    known: (Known, KnownRule),
     method: String,
     cancelled: bool,
 }
@@ -227,19 +265,60 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
         .await
     }
 
-    /// Class probabilities of some photos' clean views under a trained head.
-    async fn scores(
+    /// Logits of some photos' clean views under a trained head.
+    async fn logits(
         &self,
         head: &PersonalHead,
         indices: &[usize],
     ) -> Result<Vec<Vec<f32>>, ReadbackError> {
-        let (x, y) = self.data.clean(indices);
-        let examples = Examples {
-            embeddings: &x,
-            labels: &y,
+        logits_of(head, &self.data.clean(indices).0, self.device).await
+    }
+
+    /// The open-set rule: `prototypes` (indices, with their embeddings) are what the model
+    /// compares a photo with; the threshold is set on `judged` photos' similarities, each left
+    /// out of the prototypes when it is one of them.
+    fn known(
+        prototypes: &[usize],
+        prototype_embeddings: &[Vec<f32>],
+        judged: &[usize],
+        judged_embeddings: &[Vec<f32>],
+    ) -> (Known, KnownRule) {
+        let kept = Prototypes::new(prototype_embeddings);
+        let scores: Vec<f32> = judged
+            .iter()
+            .zip(judged_embeddings)
+            .map(|(i, e)| kept.similarity(e, prototypes.iter().position(|p| p == i)))
+            .collect();
+        let rule = KnownRule::set(&scores, KNOWN_SHARE, prototypes.len());
+        let known = Known {
+            prototypes: kept,
+            threshold: rule.threshold,
         };
-        let weights = vec![1.0; self.classes];
-        Ok(assess(head, examples, &weights, self.device).await?.2)
+        (known, rule)
+    }
+
+    /// Up to `per_class` of `photos` (indices into the labelled list) per class, spread over it.
+    fn spread_among(&self, photos: &[usize], per_class: usize) -> Vec<usize> {
+        let labels: Vec<usize> = photos.iter().map(|&i| self.data.labels[i]).collect();
+        pick_prototypes(&labels, self.classes, per_class)
+            .into_iter()
+            .map(|k| photos[k])
+            .collect()
+    }
+
+    /// The open-set rule on the ImageNet backbone's embeddings, which no training changes: the
+    /// prototypes come from all the photos, and each photo, compared with the others, is as
+    /// fair a judge of the threshold as a held-out one (and there are five times as many).
+    fn known_by_backbone(&self) -> (Known, KnownRule) {
+        let all: Vec<usize> = (0..self.data.len()).collect();
+        let prototypes = self.spread_among(&all, PROTOTYPES_PER_CLASS);
+        let judged = self.spread_among(&all, JUDGES_PER_CLASS);
+        Self::known(
+            &prototypes,
+            &self.data.clean(&prototypes).0,
+            &judged,
+            &self.data.clean(&judged).0,
+        )
     }
 
     /// Stratified k-fold: each photo is predicted once by a head that did not see it, then the
@@ -247,7 +326,7 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
     async fn cross_validated(&mut self, k: usize) -> Result<Outcome, ReadbackError> {
         let n = self.data.len();
         let folds = stratified_k_fold(&self.data.labels, self.classes, k, self.settings.seed);
-        let mut scores = vec![vec![0.0; self.classes]; n];
+        let mut scores: Vec<Option<Vec<f32>>> = vec![None; n];
         let (mut history, mut best_epochs) = (Vec::new(), Vec::new());
         let mut cancelled = false;
         for (f, fold) in folds.iter().enumerate() {
@@ -257,9 +336,9 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
             let trained = self
                 .head(&stage, &fold.train, Some(&fold.validation), &config, &stop)
                 .await?;
-            let rows = self.scores(&trained.head, &fold.validation).await?;
+            let rows = self.logits(&trained.head, &fold.validation).await?;
             for (&i, row) in fold.validation.iter().zip(rows) {
-                scores[i] = row;
+                scores[i] = Some(row);
             }
             best_epochs.push(trained.best_epoch);
             if f == 0 {
@@ -287,19 +366,20 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
             )
             .await?;
         // A cancelled run is evaluated on the photos its folds got to.
-        let evaluated: Vec<usize> = all
+        let (judged, logits): (Vec<usize>, Vec<Vec<f32>>) = scores
             .into_iter()
-            .filter(|&i| !cancelled || scores[i].iter().any(|&s| s > 0.0))
-            .collect();
-        let rows: Vec<Vec<f32>> = evaluated.iter().map(|&i| scores[i].clone()).collect();
-        let labels: Vec<usize> = evaluated.iter().map(|&i| self.data.labels[i]).collect();
+            .enumerate()
+            .filter_map(|(i, row)| row.map(|row| (i, row)))
+            .unzip();
+        let known = self.known_by_backbone();
         Ok(Outcome {
             head: final_head.head,
             top: None,
             history,
             best_epoch: final_head.best_epoch,
-            evaluation: evaluate(&rows, &labels, self.classes),
-            held_out: self.data.held_out(&evaluated, &rows),
+            judged,
+            logits,
+            known,
             method: format!(
                 "stratified {}-fold cross-validation (a class has under {K_FOLD_BELOW} photos)",
                 folds.len()
@@ -329,26 +409,32 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
             )
             .await?;
         let tune = self.settings.mode == TrainMode::HeadAndBlocks && !stop.get();
-        let (top, rows) = if tune {
+        let (top, logits, known) = if tune {
             let top = self.tuned_blocks(&trained.head, &train, &stop).await?;
-            let rows = self.scores_under(&top, &validation).await?;
-            (Some(top), rows)
+            let (logits, judged) = self.under_tuned(&top, &validation).await?;
+            // The tuned blocks learnt the training photos: only the held-out ones are fair
+            // judges of the threshold.
+            let prototypes = self.spread_among(&train, PROTOTYPES_PER_CLASS);
+            let (_, learnt) = self.under_tuned(&top, &prototypes).await?;
+            let known = Self::known(&prototypes, &learnt, &validation, &judged);
+            (Some(top), logits, known)
         } else {
-            (None, self.scores(&trained.head, &validation).await?)
+            let logits = self.logits(&trained.head, &validation).await?;
+            (None, logits, self.known_by_backbone())
         };
-        let actual: Vec<usize> = validation.iter().map(|&i| self.data.labels[i]).collect();
         Ok(Outcome {
             head: trained.head,
             top,
             history: trained.history,
             best_epoch: trained.best_epoch,
-            evaluation: evaluate(&rows, &actual, self.classes),
-            held_out: self.data.held_out(&validation, &rows),
             method: format!(
                 "stratified hold-out: {} of {} photos held out",
                 validation.len(),
                 self.data.len()
             ),
+            judged: validation,
+            logits,
+            known,
             cancelled: stop.get(),
         })
     }
@@ -393,13 +479,13 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
         .await
     }
 
-    /// Class probabilities of some photos' model views under a fine-tuned top.
-    async fn scores_under(
+    /// Logits and embeddings of some photos' model views under a fine-tuned top.
+    async fn under_tuned(
         &self,
         top: &TunableTop,
         indices: &[usize],
-    ) -> Result<Vec<Vec<f32>>, ReadbackError> {
-        let mut rows = Vec::new();
+    ) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>), ReadbackError> {
+        let (mut logits, mut embeddings) = (Vec::new(), Vec::new());
         for chunk in indices.chunks(4) {
             let pixels: Vec<f32> = chunk
                 .iter()
@@ -409,11 +495,16 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
                 TensorData::new(pixels, [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE]),
                 self.device,
             );
-            let logits = top.forward(frozen_prefix(self.base, top.blocks.len(), batch));
-            let probs = read_floats(burn::tensor::activation::softmax(logits, 1)).await?;
-            rows.extend(probs.chunks(self.classes).map(<[f32]>::to_vec));
+            let embedding = top.embed(frozen_prefix(self.base, top.blocks.len(), batch));
+            let both = Tensor::cat(vec![top.head.forward(embedding.clone()), embedding], 1);
+            // One read for both: on a GPU each read-back waits for the queue.
+            let rows = read_floats(both).await?;
+            for row in rows.chunks(self.classes + FEATURE_CHANNELS) {
+                logits.push(row[..self.classes].to_vec());
+                embeddings.push(row[self.classes..].to_vec());
+            }
         }
-        Ok(rows)
+        Ok((logits, embeddings))
     }
 }
 

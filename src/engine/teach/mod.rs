@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use burn::prelude::*;
 use image::RgbImage;
 
+use crate::formats::open_set::{Familiarity, Prototypes};
 pub use crate::formats::records::{
     AUGMENTED_VIEWS, HeldOut, KeptExample, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
 };
@@ -119,6 +120,25 @@ pub struct PersonalModel {
     pub head: PersonalHead,
     /// Fine-tuned last blocks, in "head + last blocks" mode.
     pub top: Option<TunableTop>,
+    /// How it tells a photo of its classes from a stranger (none in models kept before it had
+    /// one).
+    pub known: Option<Known>,
+}
+
+/// A personal model's open-set rule (`formats::open_set`): its prototypes and the similarity a
+/// photo must reach to one of them.
+pub struct Known {
+    pub prototypes: Prototypes,
+    pub threshold: f32,
+}
+
+impl Known {
+    pub fn familiarity(&self, embedding: &[f32]) -> Familiarity {
+        Familiarity {
+            similarity: self.prototypes.similarity(embedding, None),
+            threshold: self.threshold,
+        }
+    }
 }
 
 impl PersonalModel {

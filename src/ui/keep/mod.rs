@@ -289,7 +289,7 @@ impl Keeper {
                 self.teach
                     .training
                     .set(TrainingState::Done(Box::new(model.summary.clone())));
-                self.link.send(Request::LoadModel(model.clone()));
+                self.link.send(Request::LoadModel(Box::new(model.clone())));
                 // Right behind it, before any photo: the first answers come from the right model.
                 self.link.send(Request::UseModel {
                     personal: use_personal,
@@ -631,7 +631,7 @@ impl Keeper {
         if let Some(model) = self.saved_model.borrow().clone() {
             let personal = self.teach.use_personal.get_untracked();
             self.wanted_personal.set(personal);
-            self.link.send(Request::LoadModel(model));
+            self.link.send(Request::LoadModel(Box::new(model)));
             self.link.send(Request::UseModel { personal });
         }
         for &id in self.kept.borrow().iter() {

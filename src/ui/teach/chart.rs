@@ -1,9 +1,10 @@
 //! The report's charts, plain SVG with axes a person can read: the loss and accuracy per epoch
-//! (the best epoch marked) and the one-vs-rest ROC curves. Each has ticks with numbers, axis
+//! (the best epoch marked), the one-vs-rest ROC curves and the reliability diagram. Each has ticks with numbers, axis
 //! titles and a legend in words; colours come from the page's theme, light or dark.
 
 use leptos::prelude::*;
 
+use crate::formats::calibration::{Calibration, ReliabilityBin};
 use crate::protocol::EpochReport;
 
 pub const PALETTE: [&str; 8] = [
@@ -185,6 +186,57 @@ pub fn RocChart(names: Vec<String>, curves: Vec<Vec<(f64, f64)>>) -> impl IntoVi
                     {legend_item("chance", None, "a guess".into())}
                 </ul>
                 "One class against the rest"
+            </figcaption>
+        </figure>
+    }
+}
+
+/// Calibration bins as `(mean confidence, accuracy)` points, leaving out empty bins.
+fn calibration_points(bins: &[ReliabilityBin]) -> Vec<(f64, f64)> {
+    bins.iter()
+        .filter(|b| b.photos > 0)
+        .map(|b| (b.confidence, b.accuracy))
+        .collect()
+}
+
+/// How often the model was right against how sure it said it was, per confidence bin, before
+/// and after temperature scaling; on the diagonal a model says exactly how often it is right.
+#[component]
+pub fn ReliabilityChart(calibration: Calibration) -> impl IntoView {
+    let (w, h) = (160.0, 160.0);
+    let axis = [0.0, 0.5, 1.0];
+    let before = calibration_points(&calibration.before);
+    let after = calibration_points(&calibration.after);
+    let dots = |values: &[(f64, f64)], class: &'static str| {
+        values
+            .iter()
+            .map(|&(x, y)| view! { <circle cx={x * w} cy={h - y * h} r="2.5" class=class /> })
+            .collect_view()
+    };
+    view! {
+        <figure class="roc" data-testid="reliability-diagram" data-bins=after.len().to_string()>
+            <svg viewBox=format!("{} {} {} {}", -LEFT, -TOP, w + LEFT + 8.0, h + TOP + BOTTOM) role="img"
+                aria-label="Reliability diagram: accuracy against confidence">
+                <rect x="0" y="0" width=w height=h class="chart-frame" />
+                <line x1="0" y1=h x2=w y2="0" class="chance" />
+                {axis.into_iter().map(|t| view! {
+                    <text x={t * w} y={h + 12.0} class="tick" text-anchor="middle">{format!("{:.0}%", t * 100.0)}</text>
+                    <text x="-4" y={h - t * h} class="tick" text-anchor="end" dominant-baseline="middle">{format!("{:.0}%", t * 100.0)}</text>
+                }).collect_view()}
+                <text x={w / 2.0} y={h + 28.0} class="axis-title" text-anchor="middle">"confidence"</text>
+                <text class="axis-title" text-anchor="middle" transform=format!("translate({}, {}) rotate(-90)", -28.0, h / 2.0)>"accuracy"</text>
+                <polyline points=points(before.iter().copied(), 1.0, 1.0, w, h) class="before" />
+                {dots(&before, "before")}
+                <polyline points=points(after.iter().copied(), 1.0, 1.0, w, h) class="after" />
+                {dots(&after, "after")}
+            </svg>
+            <figcaption>
+                <ul class="legend" data-testid="chart-legend">
+                    {legend_item("before", None, "before scaling".into())}
+                    {legend_item("after", None, format!("after (temperature {:.2})", calibration.temperature))}
+                    {legend_item("chance", None, "says exactly how often it is right".into())}
+                </ul>
+                {format!("Held-out photos in bins of confidence ({} photos)", calibration.photos)}
             </figcaption>
         </figure>
     }

@@ -1,13 +1,16 @@
 //! How good the personal model is, on photos it did not train on: accuracy with its 95% interval
 //! (and how many more photos would make it sure enough), per-class precision / recall / F1 with
-//! their counts, a confusion matrix whose cells show their photos, and one-vs-rest ROC curves
-//! with AUC (`chart.rs`).
+//! their counts, a confusion matrix whose cells show their photos, one-vs-rest ROC curves with
+//! AUC (`chart.rs`); how its confidence was calibrated (the reliability diagram, the expected
+//! calibration error before and after) and how it tells a stranger from its classes.
 
 use leptos::prelude::*;
 
-use super::chart::{PALETTE, RocChart};
+use super::chart::{PALETTE, ReliabilityChart, RocChart};
+use crate::formats::calibration::Calibration;
 use crate::formats::interval::photos_per_class_for_width;
 use crate::formats::metrics::Evaluation;
+use crate::formats::open_set::KnownRule;
 use crate::protocol::TrainingSummary;
 use crate::ui::client::use_client;
 
@@ -56,6 +59,41 @@ fn more_photos_advice(summary: &TrainingSummary) -> Option<String> {
         pct(interval.high),
         NARROW_ENOUGH * 100.0
     ))
+}
+
+/// The expected calibration error before and after scaling, and what the temperature did.
+fn calibration_text(c: &Calibration) -> String {
+    let effect = if c.temperature > 1.05 {
+        "it was too sure of itself, so its confidence was softened"
+    } else if c.temperature < 0.95 {
+        "it was less sure than it had reason to be, so its confidence was sharpened"
+    } else {
+        "it was about as sure as it had reason to be"
+    };
+    format!(
+        "Calibration error {:.1}% before, {:.1}% after (temperature {:.2}, fitted on {} held-out \
+         photo{}; \"after\" scores each half with the temperature fitted on the other): {effect}.",
+        c.ece_before * 100.0,
+        c.ece_after * 100.0,
+        c.temperature,
+        c.photos,
+        if c.photos == 1 { "" } else { "s" }
+    )
+}
+
+/// How "None of your classes" is decided, in words.
+fn known_rule_text(rule: &KnownRule) -> String {
+    format!(
+        "A photo counts as one of your classes when it looks at least {:.2} alike (cosine \
+         similarity of the network's embedding) to one of {} kept photos; below that it shows as \
+         \"None of your classes\". The bar was set so that {:.0}% of your own photos, each \
+         compared with the others, clear it: {} of {} do.",
+        rule.threshold,
+        rule.prototypes,
+        rule.share * 100.0,
+        rule.passed,
+        rule.photos
+    )
 }
 
 /// "80% (4/5)": a share with the photos it counts.
@@ -127,7 +165,16 @@ pub fn TrainingReport(summary: TrainingSummary) -> impl IntoView {
                     </tbody>
                 </table>
                 <RocChart names=names.clone() curves=curves />
+                {summary.calibration.clone().map(|c| view! { <ReliabilityChart calibration=c /> })}
             </div>
+            {summary.calibration.as_ref().map(|c| view! {
+                <p class="trust" data-testid="metric-ece" data-value=c.ece_after.to_string()
+                    data-before=c.ece_before.to_string() data-temperature=c.temperature.to_string()>{calibration_text(c)}</p>
+            })}
+            {summary.known.map(|rule| view! {
+                <p class="trust" data-testid="known-rule" data-threshold=rule.threshold.to_string()
+                    data-photos=rule.photos.to_string() data-passed=rule.passed.to_string()>{known_rule_text(&rule)}</p>
+            })}
             <table class="confusion" data-testid="confusion-matrix">
                 <caption>"Confusion matrix: rows are the true class, columns the predicted one. Click a cell to see its photos."</caption>
                 <thead><tr><th></th>{names.iter().map(|n| view! { <th scope="col">{n.clone()}</th> }).collect_view()}</tr></thead>
