@@ -108,6 +108,11 @@ impl Default for Cards {
 }
 
 impl Cards {
+    /// The file of a photo on screen.
+    pub fn file(&self, id: u32) -> Option<web_sys::File> {
+        self.files.borrow().get(&id).cloned()
+    }
+
     /// Puts photos on screen as queued cards (newest first); answers their ids.
     pub(super) fn add(
         &self,

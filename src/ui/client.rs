@@ -611,6 +611,25 @@ impl EngineClient {
         self.queue.borrow_mut().push(id, Work::Learn, file);
     }
 
+    /// "This is X": a photo on screen becomes a training photo of class `to` (of a new class when
+    /// None); answers the class's name. The report then suggests retraining.
+    pub fn add_to_class(self: &Rc<Self>, card: u32, to: Option<u32>) -> Option<String> {
+        let file = self.cards.file(card)?;
+        let key = to.unwrap_or_else(|| self.teach.add_class());
+        let name = self.teach.class(key)?.name.get_untracked();
+        self.add_example(key, file, None);
+        self.after_adding_examples();
+        self.teach.corrections.update(|n| *n += 1);
+        Some(name)
+    }
+
+    /// Trains again, the head only (seconds: it learns from the cached embeddings), once every
+    /// photo is embedded.
+    pub fn retrain(self: &Rc<Self>) {
+        self.teach.head_only_next.set(true);
+        self.train();
+    }
+
     fn after_adding_examples(self: &Rc<Self>) {
         if matches!(self.status.get_untracked(), ModelStatus::Failed(_)) {
             self.fail_waiting("the model did not load, so this photo cannot be used");
@@ -731,7 +750,10 @@ impl EngineClient {
             .filter(|(_, p)| p.state.get_untracked() == ExampleState::Ready)
             .map(|(index, p)| (p.id, index as u32))
             .collect();
-        let settings = self.teach.settings.get_untracked();
+        let mut settings = self.teach.settings.get_untracked();
+        if self.teach.head_only_next.replace(false) {
+            settings.mode = TrainMode::HeadOnly;
+        }
         let train = Request::Train {
             classes: names,
             examples,

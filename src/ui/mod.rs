@@ -1,5 +1,6 @@
 //! The page: Leptos components that talk to the engine only through `client` (the protocol).
 
+mod add_to_class;
 mod backend_race;
 mod bench_hook;
 mod cards;

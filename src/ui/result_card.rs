@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::add_to_class::AddToClass;
 use super::cards::{CardState, OverlayChoice, PhotoCard};
 use super::photo_view::PhotoView;
 use super::prediction_row::PredictionRow;
@@ -120,6 +121,7 @@ pub fn ResultCard(
                                 on:input=move |e| opacity.set(event_target_value(&e).parse().unwrap_or(0.6)) />
                         </label>
                     </div>
+                    <AddToClass card=id />
                     <p class="timing">
                         {move || done.get().map(|r| format!("{:.0} ms", r.elapsed_ms))}
                         {move || overlay.with(|o| o.current().map(|m| format!(" · overlay {:.0} ms", m.elapsed_ms)))}

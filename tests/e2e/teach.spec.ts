@@ -123,6 +123,26 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
     await expect(card, stranger).toHaveAttribute('data-known', 'false');
     await expect(card.getByTestId('not-known')).toHaveText(/^None of your classes \(closest: (brick|grass|gravel), \d+%\)$/);
   }
+  // Photos worth labelling: the answers it was least sure of come first, the strangers before all.
+  const worth = page.locator('[data-testid="worth-labelling-item"][data-kind="answer"]');
+  await expect(worth).toHaveCount(6);
+  expect((await worth.evaluateAll((all) => all.slice(0, 3).map((e) => e.getAttribute('data-file-name')))).sort()).toEqual([...strangers].sort());
+  await expect(page.getByTestId('retrain-suggestion')).toHaveCount(0);
+  // "This is brick": an answered photo becomes a training photo of that class; a quick retrain
+  // (the head only) learns from it.
+  const brickClass = page.locator('[data-testid="class"][data-class-name="brick"]');
+  const brickKey = await glimpse.result('brick-unseen-1.png').getByTestId('add-to-class').locator('option', { hasText: /^brick$/ }).getAttribute('value');
+  await glimpse.result('brick-unseen-1.png').getByTestId('add-to-class').selectOption(brickKey!);
+  await expect(glimpse.result('brick-unseen-1.png').getByTestId('added-to')).toHaveText('Added to "brick"');
+  await expect(brickClass.getByTestId('class-count')).toHaveAttribute('data-value', '11');
+  await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(31, { timeout: 60_000 });
+  await expect(page.getByTestId('retrain-suggestion')).toContainText('1 photo added from answers');
+  const retrainStarted = Date.now();
+  await page.getByTestId('retrain').click();
+  await expect(progress).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  console.log(`retrain (head only, 31 photos) took ${Date.now() - retrainStarted} ms in the page`);
+  await expect(page.locator('[data-testid="class-scores"][data-class-name="brick"]')).toHaveAttribute('data-trained', '11');
+  await expect(page.getByTestId('retrain-suggestion')).toHaveCount(0);
   // The personal model as ONNX, as the page offers it: onnxruntime reads its classes and runs it.
   const onnx = onnxSummary(await download(page, 'export-onnx', 'teach.onnx'));
   expect(onnx).toEqual({ classes: NAMES, output: 'probabilities', shape: [2, 3], sums: [1, 1] });
@@ -145,6 +165,13 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
     expect(row.label_4, row.file).toBe('');
   }
   expect(rows.find((r) => r.file === 'flamingo.jpg')!.model).toBe('ImageNet (EfficientNet-Lite0)');
+
+  // "This is … a new class": the photo starts a class of its own.
+  await glimpse.result('flamingo.jpg').getByTestId('add-to-class').selectOption('new');
+  await expect(page.getByTestId('class')).toHaveCount(4);
+  const added = page.getByTestId('class').nth(3);
+  await expect(added.getByTestId('class-count')).toHaveAttribute('data-value', '1');
+  await expect(glimpse.result('flamingo.jpg').getByTestId('added-to')).toHaveText(`Added to "${await added.getAttribute('data-class-name')}"`);
   glimpse.expectPrivateAndClean();
 });
 

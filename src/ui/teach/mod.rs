@@ -9,6 +9,7 @@ mod keep_panel;
 mod report;
 pub mod state;
 mod webcam;
+mod worth_labelling;
 
 use leptos::prelude::*;
 

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use super::chart::{PALETTE, ReliabilityChart, RocChart};
+use super::worth_labelling::WorthLabelling;
 use crate::formats::calibration::Calibration;
 use crate::formats::interval::photos_per_class_for_width;
 use crate::formats::metrics::Evaluation;
@@ -200,6 +201,7 @@ pub fn TrainingReport(summary: TrainingSummary) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            <WorthLabelling held_out=held_out.clone() classes=names.clone() />
             {move || cell_photos().map(|(a, p, ids)| view! {
                 <div class="cell-photos" data-testid="confusion-photos">
                     <p>{format!("{} photo{} of \"{}\" predicted as \"{}\"", ids.len(), if ids.len() == 1 { "" } else { "s" }, names_for(&summary.classes, a), names_for(&summary.classes, p))}</p>

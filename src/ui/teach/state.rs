@@ -121,6 +121,11 @@ pub struct Teach {
     photo_tally: RefCell<PhotoTally>,
     /// The backend of the engine running (or that ran) the current training.
     pub trained_on: RwSignal<Option<BackendKind>>,
+    /// Photos put into a class from their answers ("this is X") since the model was trained:
+    /// the report then suggests retraining.
+    pub corrections: RwSignal<usize>,
+    /// The next run trains the head only, whatever the settings say (a quick retrain).
+    pub head_only_next: Cell<bool>,
     next_class: Cell<u32>,
 }
 
@@ -139,6 +144,8 @@ impl Default for Teach {
             example_states: RefCell::new(HashMap::new()),
             photo_tally: RefCell::new(PhotoTally::default()),
             trained_on: RwSignal::new(None),
+            corrections: RwSignal::new(0),
+            head_only_next: Cell::new(false),
             next_class: Cell::new(0),
         };
         // Two empty classes to start from, as a person expects of a teachable classifier.
@@ -419,6 +426,7 @@ impl Teach {
                 self.training.set(TrainingState::Done(Box::new(summary)));
                 self.personal_ready.set(true);
                 self.use_personal.set(true);
+                self.corrections.set(0);
             }
             Err(error) => self.training.set(TrainingState::Failed(error.to_string())),
         }
