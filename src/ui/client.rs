@@ -55,6 +55,8 @@ pub struct EngineClient {
     pub teach: Rc<Teach>,
     pub keeper: Rc<Keeper>,
     pub cards: Cards,
+    /// The live camera's frames and answers.
+    pub live: super::live::Live,
     /// The labelled folder or zip being imported into the Teach panel, or the last one.
     pub folder_import: Rc<FolderImporter>,
     /// The engine that answers the person.
@@ -129,6 +131,7 @@ impl EngineClient {
                 folder_import: Rc::new(FolderImporter::new(Rc::clone(&teach))),
                 teach,
                 cards: Cards::default(),
+                live: super::live::Live::default(),
                 pool,
                 link,
                 queue,
@@ -447,7 +450,11 @@ impl EngineClient {
                 reason,
                 device_lost,
             } => self.on_engine_lost(reason, device_lost),
-            Response::Classified { id, result } => self.on_classified(id, ENGINE, result),
+            Response::Classified { id, result } => {
+                if let Some(result) = self.live.on_classified(id, result) {
+                    self.on_classified(id, ENGINE, result);
+                }
+            }
             Response::ExampleAdded { id, result } => {
                 self.on_example_added(id, result, true);
                 self.pump();
@@ -493,7 +500,11 @@ impl EngineClient {
                 class_index,
                 method,
                 result,
-            } => self.cards.on_explained(id, class_index, method, result),
+            } => {
+                if let Some(result) = self.live.on_explained(id, result) {
+                    self.cards.on_explained(id, class_index, method, result);
+                }
+            }
         }
     }
 
@@ -621,6 +632,22 @@ impl EngineClient {
         self.after_adding_examples();
         self.teach.corrections.update(|n| *n += 1);
         Some(name)
+    }
+
+    /// Sends one camera frame to the engine that answers; the receiver resolves once it is
+    /// answered. None while no engine can take it (loading, restarting, handing over to the
+    /// race's winner, which waits for the engine to owe nothing).
+    pub fn live_frame(
+        self: &Rc<Self>,
+        bytes: Vec<u8>,
+    ) -> Option<futures::channel::oneshot::Receiver<()>> {
+        if !self.is_ready() || self.race.switching() {
+            return None;
+        }
+        let id = self.ids.next();
+        let answered = self.live.sent(id);
+        self.link.send(Request::Classify { id, bytes });
+        Some(answered)
     }
 
     /// Trains again, the head only (seconds: it learns from the cached embeddings), once every
@@ -866,6 +893,7 @@ impl EngineClient {
     }
 
     pub(super) fn on_engine_lost(self: &Rc<Self>, reason: String, device_lost: bool) {
+        self.live.lost();
         let what = if device_lost {
             format!("The GPU stopped working ({reason}).")
         } else {

@@ -3,6 +3,7 @@
 mod add_to_class;
 mod backend_race;
 mod bench_hook;
+mod camera;
 mod cards;
 mod client;
 mod drop_zone;
@@ -11,6 +12,8 @@ mod folder_import;
 mod heatmap;
 mod keep;
 mod link;
+mod live;
+mod live_panel;
 mod next_task;
 mod offline;
 mod photo_ids;
@@ -29,6 +32,7 @@ use crate::protocol::BackendChoice;
 use client::{EngineClient, ModelStatus};
 use drop_zone::DropZone;
 use files::pasted_files;
+use live_panel::LivePanel;
 use offline::{Offline, UpdateBanner};
 use result_card::ResultCard;
 use status_bar::StatusBar;
@@ -109,6 +113,7 @@ fn App() -> impl IntoView {
                 </div>
             })}
             <DropZone on_files=add_files />
+            <LivePanel />
             <Show when=move || !cards.with(Vec::is_empty)>
                 <div class="results-bar">
                     <h2>{move || format!("{} photo{}", cards.with(Vec::len), if cards.with(Vec::len) == 1 { "" } else { "s" })}</h2>
