@@ -1,6 +1,7 @@
 //! The answers of a session as a CSV table, for a spreadsheet or a script: one row per photo on
 //! screen with its file name, the model that answered, the five most likely classes and their
-//! confidences (0 to 1), or why it has no answer.
+//! confidences (0 to 1), whether it looks like one of the person's classes at all (under a
+//! personal model; empty under ImageNet), or why it has no answer.
 
 /// How many ranked classes each row lists (the cards' top five).
 pub const RANKED: usize = 5;
@@ -18,6 +19,8 @@ pub enum Outcome {
     Answered {
         model: String,
         ranking: Vec<(String, f32)>,
+        /// Under a personal model: whether the photo looks like one of its classes.
+        known: Option<bool>,
     },
     /// No answer: the reason shown on its card.
     Failed(String),
@@ -35,6 +38,7 @@ pub fn to_csv(rows: &[ResultRow]) -> String {
         header.push(format!("confidence_{rank}"));
     }
     header.push("error".into());
+    header.push("known".into());
     // Writing to memory cannot fail; a record of the wrong length would be a bug caught by tests.
     out.write_record(&header).expect("the header row");
     for row in rows {
@@ -45,21 +49,39 @@ pub fn to_csv(rows: &[ResultRow]) -> String {
 
 fn fields(row: &ResultRow) -> Vec<String> {
     let empty_ranking = || vec![String::new(); 2 * RANKED];
-    let (state, model, ranking, error) = match &row.outcome {
-        Outcome::Answered { model, ranking } => {
+    let (state, model, ranking, error, known) = match &row.outcome {
+        Outcome::Answered {
+            model,
+            ranking,
+            known,
+        } => {
             let mut cells = empty_ranking();
             for (i, (label, confidence)) in ranking.iter().take(RANKED).enumerate() {
                 cells[2 * i] = label.clone();
                 cells[2 * i + 1] = format!("{confidence:.4}");
             }
-            ("done", model.clone(), cells, String::new())
+            let known = known.map_or(String::new(), |k| k.to_string());
+            ("done", model.clone(), cells, String::new(), known)
         }
-        Outcome::Failed(reason) => ("failed", String::new(), empty_ranking(), reason.clone()),
-        Outcome::Waiting => ("waiting", String::new(), empty_ranking(), String::new()),
+        Outcome::Failed(reason) => (
+            "failed",
+            String::new(),
+            empty_ranking(),
+            reason.clone(),
+            String::new(),
+        ),
+        Outcome::Waiting => (
+            "waiting",
+            String::new(),
+            empty_ranking(),
+            String::new(),
+            String::new(),
+        ),
     };
     let mut out = vec![row.file.clone(), state.to_string(), model];
     out.extend(ranking);
     out.push(error);
+    out.push(known);
     out
 }
 
@@ -88,6 +110,7 @@ mod tests {
                         ("kit fox".into(), 0.01),
                         ("dingo".into(), 0.005),
                     ],
+                    known: None,
                 },
             },
             ResultRow {
@@ -120,7 +143,8 @@ mod tests {
         assert_eq!(records[1][1], "failed");
         assert_eq!(records[1][13], "not an image");
         assert_eq!(records[2][1..3], ["waiting", ""]);
-        assert!(records.iter().all(|r| r.len() == 3 + 2 * RANKED + 1));
+        assert_eq!(records[0][14], "", "no open-set answer under ImageNet");
+        assert!(records.iter().all(|r| r.len() == 3 + 2 * RANKED + 2));
     }
 
     #[test]
@@ -131,6 +155,7 @@ mod tests {
             outcome: Outcome::Answered {
                 model: "personal model".into(),
                 ranking: vec![("cat, tabby".into(), 1.0)],
+                known: Some(false),
             },
         }];
         let records = read(&to_csv(&rows));
@@ -138,5 +163,6 @@ mod tests {
         assert_eq!(records[0][3..5], ["cat, tabby", "1.0000"]);
         // Fewer classes than five (a two-class model): the rest of the row is empty.
         assert_eq!(records[0][5..13], vec![String::new(); 8][..]);
+        assert_eq!(records[0][14], "false");
     }
 }

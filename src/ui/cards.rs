@@ -167,6 +167,7 @@ impl Cards {
                 outcome: match card.state.get_untracked() {
                     CardState::Done(classification) => Outcome::Answered {
                         model: answered_by.get(&card.id).cloned().unwrap_or_default(),
+                        known: classification.familiarity.map(|f| f.known()),
                         ranking: classification
                             .predictions
                             .into_iter()

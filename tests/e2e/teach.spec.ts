@@ -164,7 +164,10 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
     expect(row.label_1, row.file).toBe(row.file.split('-')[0]);
     expect(row.label_4, row.file).toBe('');
   }
+  for (const stranger of strangers) expect(rows.find((r) => r.file === stranger)!.known, stranger).toBe('false');
+  expect(rows.find((r) => r.file === 'brick-new-0.png')!.known).toBe('true');
   expect(rows.find((r) => r.file === 'flamingo.jpg')!.model).toBe('ImageNet (EfficientNet-Lite0)');
+  expect(rows.find((r) => r.file === 'flamingo.jpg')!.known).toBe('');
 
   // "This is … a new class": the photo starts a class of its own.
   await glimpse.result('flamingo.jpg').getByTestId('add-to-class').selectOption('new');
