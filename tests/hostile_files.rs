@@ -680,6 +680,7 @@ fn summary(classes: &[String]) -> TrainingSummary {
         trained_at: Some("2026-11-30T12:00:00Z".into()),
         calibration: None,
         known: None,
+        search: None,
     }
 }
 

@@ -26,6 +26,10 @@ pub struct TrainSettings {
     pub augmentation: bool,
     pub validation_share: f64,
     pub seed: u64,
+    /// "Auto": search the head's learning rate, weight decay, epochs and dropout first
+    /// (`engine::teach::search`); the settings above are the search's first trial.
+    #[serde(default)]
+    pub auto: bool,
 }
 
 impl Default for TrainSettings {
@@ -38,6 +42,7 @@ impl Default for TrainSettings {
             augmentation: true,
             validation_share: 0.2,
             seed: 42,
+            auto: false,
         }
     }
 }
@@ -101,6 +106,33 @@ pub struct TrainingSummary {
     /// How the "one of your classes" threshold was set. None in summaries stored before it was.
     #[serde(default)]
     pub known: Option<KnownRule>,
+    /// The "Auto" search's trials and its winner, when it ran.
+    #[serde(default)]
+    pub search: Option<HeadSearch>,
+}
+
+/// One setting of the head the "Auto" search tried, and how it did in k-fold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SearchTrial {
+    pub learning_rate: f64,
+    pub weight_decay: f32,
+    pub epochs: usize,
+    pub dropout: f64,
+    /// Share of the searched photos its k-fold heads got right.
+    pub accuracy: f64,
+    /// Mean validation loss of its folds' kept epochs (breaks ties).
+    pub loss: f64,
+}
+
+/// The "Auto" search: every trial in the order tried (the first is the settings as they were),
+/// which won, and on what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadSearch {
+    pub trials: Vec<SearchTrial>,
+    pub winner: usize,
+    pub folds: usize,
+    /// Photos the search judged by (at most a number per class, clean views).
+    pub photos: usize,
 }
 
 #[cfg(test)]
@@ -121,6 +153,7 @@ impl TrainingSummary {
             trained_at: None,
             calibration: None,
             known: None,
+            search: None,
         }
     }
 }

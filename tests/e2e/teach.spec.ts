@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { GlimpsePage, download, dropCrops, exportedResults, nameClasses, onnxSummary, photo } from './glimpse-page';
+import { GlimpsePage, download, dropCrops, exportedResults, nameClasses, onnxSummary, photo, teachTextures } from './glimpse-page';
 
 const NAMES = ['brick', 'grass', 'gravel'];
 
@@ -307,5 +307,31 @@ test('webcam capture adds frames to a class (Chromium fake camera)', async ({ pa
     await expect(bucket.getByTestId('class-count')).toHaveAttribute('data-value', String(i + 1));
   }
   await expect(bucket.locator('.class-photo[data-state="ready"]')).toHaveCount(3, { timeout: 60_000 });
+  glimpse.expectPrivateAndClean();
+});
+
+test('Auto searches the head\'s settings: 24 trials by k-fold, the winner marked and no worse than the start', async ({ page }) => {
+  const glimpse = new GlimpsePage(page);
+  await glimpse.open('cpu');
+  await glimpse.waitReady();
+  await page.locator('.settings summary').click();
+  await page.getByTestId('train-auto').check();
+  const started = Date.now();
+  await teachTextures(page, ['brick', 'grass', 'gravel'], 6);
+  console.log(`Auto run on 18 photos (embedding included) took ${Date.now() - started} ms`);
+  const trials = page.getByTestId('search-trial');
+  await expect(trials).toHaveCount(24);
+  const rows = await trials.evaluateAll((all) => all.map((r) => [r.getAttribute('data-winner'), Number(r.getAttribute('data-accuracy'))] as const));
+  const winners = rows.filter(([w]) => w === 'true');
+  expect(winners).toHaveLength(1);
+  expect(winners[0][1]).toBeGreaterThanOrEqual(rows[0][1]);
+  expect(Math.max(...rows.map(([, a]) => a))).toBe(winners[0][1]);
+  expect(Number(await page.getByTestId('metric-accuracy').getAttribute('data-value'))).toBeGreaterThanOrEqual(0.8);
+  // The choice is kept with the settings.
+  await page.reload();
+  await glimpse.waitReady();
+  await page.locator('.settings summary').click();
+  await expect(page.getByTestId('train-auto')).toBeChecked();
+  await expect(page.getByTestId('search-trials').getByTestId('search-trial')).toHaveCount(24);
   glimpse.expectPrivateAndClean();
 });

@@ -7,13 +7,16 @@ use std::collections::HashMap;
 
 use burn::prelude::*;
 
+use super::search::{SEARCH_PER_CLASS, SearchSet, TRIALS, search};
 use super::{Example, K_FOLD_BELOW, KeptPhoto, Known, PersonalModel, warnings};
 use crate::formats::calibration::{Calibration, softmax};
 use crate::formats::metrics::evaluate;
 use crate::formats::open_set::{
     KNOWN_SHARE, KnownRule, PROTOTYPES_PER_CLASS, Prototypes, pick_prototypes,
 };
-use crate::formats::records::{HeldOut, TrainMode, TrainProgress, TrainSettings, TrainingSummary};
+use crate::formats::records::{
+    HeadSearch, HeldOut, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
+};
 use crate::ml::fine_tune::{FineTuneConfig, TrainingPhoto, TunableTop, fine_tune, frozen_prefix};
 use crate::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
 use crate::ml::personal_head::{
@@ -63,6 +66,11 @@ pub async fn train<F: Future<Output = bool>>(
         progress,
     };
     let use_k_fold = settings.mode == TrainMode::HeadOnly && (2..K_FOLD_BELOW).contains(&min_count);
+    let search = if settings.auto {
+        lesson.search(use_k_fold).await?
+    } else {
+        None
+    };
     let outcome = if use_k_fold {
         lesson.cross_validated(min_count.min(5)).await?
     } else {
@@ -105,11 +113,15 @@ pub async fn train<F: Future<Output = bool>>(
         history,
         best_epoch,
         cancelled,
-        evaluation_method: method,
+        evaluation_method: match (&search, use_k_fold) {
+            (Some(_), true) => format!("{method}; settings chosen by a search on the same photos"),
+            _ => method,
+        },
         mode: settings.mode,
         trained_at: None,
         calibration: Some(calibration),
         known: Some(known.1),
+        search,
     };
     Ok((personal, summary))
 }
@@ -319,6 +331,44 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
             &judged,
             &self.data.clean(&judged).0,
         )
+    }
+
+    /// "Auto": searches the head's settings by k-fold on the photos the model will learn from
+    /// (the training split, or every photo under k-fold evaluation) and makes the winner this
+    /// run's settings.
+    async fn search(&mut self, k_fold: bool) -> Result<Option<HeadSearch>, ReadbackError> {
+        let learnt: Vec<usize> = if k_fold {
+            (0..self.data.len()).collect()
+        } else {
+            stratified(
+                &self.data.labels,
+                self.classes,
+                self.settings.validation_share,
+                self.settings.seed,
+            )
+            .train
+        };
+        let judged = self.spread_among(&learnt, SEARCH_PER_CLASS);
+        let (embeddings, labels) = self.data.clean(&judged);
+        let set = SearchSet {
+            embeddings: &embeddings,
+            labels: &labels,
+            classes: self.classes,
+        };
+        let progress = &mut self.progress;
+        let found = search(&set, &self.config, self.device, |trial| {
+            progress(TrainProgress {
+                stage: "searching the head's settings".to_string(),
+                epoch: trial + 1,
+                epochs: TRIALS,
+                report: None,
+            })
+        })
+        .await?;
+        Ok(found.map(|(config, search)| {
+            self.config = config;
+            search
+        }))
     }
 
     /// Stratified k-fold: each photo is predicted once by a head that did not see it, then the

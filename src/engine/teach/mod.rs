@@ -9,6 +9,7 @@
 
 mod lesson;
 pub mod project;
+pub mod search;
 
 use std::borrow::Cow;
 

@@ -82,6 +82,11 @@ fn Settings(settings: RwSignal<TrainSettings>) -> impl IntoView {
                         on:change=move |e| settings.update(|s| s.augmentation = event_target_checked(&e)) />
                     "Augmentation (crops, flips, colour)"
                 </label>
+                <label class="inline">
+                    <input type="checkbox" data-testid="train-auto" prop:checked=move || settings.get().auto
+                        on:change=move |e| settings.update(|s| s.auto = event_target_checked(&e)) />
+                    "Auto: search the head's settings first (24 trials, 3-fold)"
+                </label>
                 <label>"Seed"
                     <input type="number" min="0" prop:value=move || settings.get().seed.to_string()
                         on:change=move |e| if let Some(v) = number(&e) { settings.update(|s| s.seed = v.max(0.0) as u64) } />

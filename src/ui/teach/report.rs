@@ -12,6 +12,7 @@ use crate::formats::calibration::Calibration;
 use crate::formats::interval::photos_per_class_for_width;
 use crate::formats::metrics::Evaluation;
 use crate::formats::open_set::KnownRule;
+use crate::formats::records::HeadSearch;
 use crate::protocol::TrainingSummary;
 use crate::ui::client::use_client;
 
@@ -97,6 +98,43 @@ fn known_rule_text(rule: &KnownRule) -> String {
     )
 }
 
+/// The "Auto" search's trials, the winner marked.
+fn search_table(search: &HeadSearch) -> impl IntoView + use<> {
+    let caption = format!(
+        "Auto: {} settings tried, each by {}-fold on {} photos; the marked one won and trained the model.",
+        search.trials.len(),
+        search.folds,
+        search.photos
+    );
+    let winner = search.winner;
+    let rows = search
+        .trials
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            view! {
+                <tr data-testid="search-trial" data-winner=(i == winner).to_string() data-accuracy=t.accuracy.to_string()
+                    class:winner=i == winner>
+                    <td>{if i == 0 { "start".to_string() } else { (i + 1).to_string() }}</td>
+                    <td>{format!("{:.1e}", t.learning_rate)}</td><td>{format!("{:.0e}", t.weight_decay)}</td>
+                    <td>{t.epochs}</td><td>{format!("{:.1}", t.dropout)}</td>
+                    <td>{pct(t.accuracy)}</td><td>{format!("{:.3}", t.loss)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <details class="search">
+            <summary>{format!("Auto search: trial {} won ({} in {}-fold)", if winner == 0 { "start".to_string() } else { (winner + 1).to_string() }, pct(search.trials[winner].accuracy), search.folds)}</summary>
+            <table class="scores" data-testid="search-trials">
+                <caption>{caption}</caption>
+                <thead><tr><th>"Trial"</th><th>"Learning rate"</th><th>"Weight decay"</th><th>"Epochs (at most)"</th><th>"Dropout"</th><th>"k-fold accuracy"</th><th>"Loss"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </details>
+    }
+}
+
 /// "80% (4/5)": a share with the photos it counts.
 fn counted(v: f64, of: u32, total: u32) -> String {
     format!("{} ({of}/{total})", pct(v))
@@ -172,6 +210,7 @@ pub fn TrainingReport(summary: TrainingSummary) -> impl IntoView {
                 <p class="trust" data-testid="metric-ece" data-value=c.ece_after.to_string()
                     data-before=c.ece_before.to_string() data-temperature=c.temperature.to_string()>{calibration_text(c)}</p>
             })}
+            {summary.search.as_ref().map(search_table)}
             {summary.known.map(|rule| view! {
                 <p class="trust" data-testid="known-rule" data-threshold=rule.threshold.to_string()
                     data-photos=rule.photos.to_string() data-passed=rule.passed.to_string()>{known_rule_text(&rule)}</p>
