@@ -8,7 +8,7 @@ mod native {
     use criterion::Criterion;
     use futures::executor::block_on;
     use glimpse::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune};
-    use glimpse::ml::model::{EfficientNetLite0, repeated_input as input};
+    use glimpse::ml::model::{EfficientNetLite, repeated_input as input};
     use glimpse::ml::personal_head::PersonalHeadConfig;
     use glimpse::ml::preprocess::{decode, preprocess};
     use glimpse::ml::readback::read_floats;
@@ -21,9 +21,11 @@ mod native {
         let device = Device::flex();
         let weights = std::fs::read(format!("{ROOT}/weights/efficientnet-lite0.f16.safetensors"))
             .expect("weights: run scripts/weights.sh");
-        let model: EfficientNetLite0 = load_imagenet(&weights, &device).expect("weights load");
+        let model: EfficientNetLite = load_imagenet(&weights, &device).expect("weights load");
         let photo = std::fs::read(format!("{ROOT}/tests/fixtures/photos/cat.jpg")).expect("photo");
-        let pixels = preprocess(&photo).expect("preprocess").pixels;
+        let pixels = preprocess(&photo, glimpse::ml::model::Backbone::Lite0)
+            .expect("preprocess")
+            .pixels;
 
         let mut group = c.benchmark_group("efficientnet-lite0 (Flex)");
         group.sample_size(10);
@@ -35,7 +37,7 @@ mod native {
         group.bench_function("Grad-CAM (features + backward through the head)", |b| {
             b.iter(|| {
                 let features = model.features(input(&pixels, 1, &device));
-                block_on(grad_cam(&&model, features, 287))
+                block_on(grad_cam(&&model, features, 287, 224))
             })
         });
         let image = decode(&photo).expect("decode");

@@ -13,7 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     use burn::prelude::*;
     use burn::tensor::activation::softmax;
     use glimpse::formats::standalone;
-    use glimpse::ml::model::INPUT_SIZE;
+    use glimpse::ml::model::images;
     use glimpse::ml::predict::top_k;
     use glimpse::ml::preprocess::preprocess;
     use glimpse::ml::weights::load_network;
@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let name = path.display();
         let photo = match std::fs::read(&path)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| preprocess(&bytes).map_err(|e| e.to_string()))
+            .and_then(|bytes| preprocess(&bytes, network.backbone()).map_err(|e| e.to_string()))
         {
             Ok(photo) => photo,
             Err(e) => {
@@ -43,10 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             }
         };
-        let input = Tensor::<4>::from_data(
-            TensorData::new(photo.pixels, [1, 3, INPUT_SIZE, INPUT_SIZE]),
-            &device,
-        );
+        let input = images(photo.pixels, 1, &device);
         let probabilities: Vec<f32> = softmax(network.forward(input), 1)
             .into_data()
             .try_to_vec::<f32>()

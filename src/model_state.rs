@@ -58,6 +58,7 @@ mod tests {
 
     fn model(class: &str) -> SavedModel {
         SavedModel {
+            backbone: Default::default(),
             weights: vec![1, 2, 3],
             tuned_blocks: 0,
             summary: TrainingSummary::empty(&[class, "other"]),

@@ -1,5 +1,8 @@
 //! The person's work in the browser's IndexedDB: classes, training photos (a small JPEG, a
-//! thumbnail and the cached embeddings), the trained personal model and a few settings.
+//! thumbnail and the cached embeddings), the trained personal models and a few settings.
+//!
+//! The embeddings are the chosen backbone's (the `backbone` setting, written in the same
+//! transaction as they are when the backbone changes); each backbone keeps its own model.
 //!
 //! Every change is one transaction, so a reload or a crash in the middle of anything leaves either
 //! the state before it or the state after it: a model is only written when training finished, and
@@ -14,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::formats::backbone::Backbone;
 use crate::formats::project_file::SavedModel;
 use crate::formats::records::TrainSettings;
 use crate::protocol::KeptExample;
@@ -28,6 +32,16 @@ const ALL: [&str; 4] = [CLASSES, PHOTOS, MODEL, SETTINGS];
 const PERSONAL: &str = "personal";
 const USE_PERSONAL: &str = "use-personal";
 const TRAIN_SETTINGS: &str = "train-settings";
+const BACKBONE: &str = "backbone";
+
+/// The key of a backbone's model: Lite0's is where the only model was kept before there was a
+/// choice.
+fn model_key(backbone: Backbone) -> String {
+    match backbone {
+        Backbone::Lite0 => PERSONAL.to_string(),
+        other => format!("{PERSONAL}-{}", other.id()),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassRecord {
@@ -117,6 +131,8 @@ impl ExampleRecord {
 /// Everything stored, as the page shows it at start-up: the photos without their kept copies.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Listing {
+    /// The backbone the photos' embeddings (and `model`) belong to.
+    pub backbone: Backbone,
     pub classes: Vec<ClassRecord>,
     pub photos: Vec<PhotoListing>,
     pub model: Option<SavedModel>,
@@ -127,6 +143,7 @@ pub struct Listing {
 impl From<&Snapshot> for Listing {
     fn from(snapshot: &Snapshot) -> Self {
         Self {
+            backbone: snapshot.backbone,
             classes: snapshot.classes.clone(),
             photos: snapshot.photos.iter().map(ExampleRecord::listing).collect(),
             model: snapshot.model.clone(),
@@ -139,6 +156,7 @@ impl From<&Snapshot> for Listing {
 /// Everything stored, as written by an import.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
+    pub backbone: Backbone,
     pub classes: Vec<ClassRecord>,
     pub photos: Vec<ExampleRecord>,
     pub model: Option<SavedModel>,
@@ -210,12 +228,16 @@ impl Store {
         classes.sort_by_key(|c| (c.position, c.key));
         let mut photos = Vec::new();
         each(&tx, PHOTOS, |photo: PhotoListing| photos.push(photo)).await?;
-        let model = get::<SavedModel>(&tx, MODEL, PERSONAL).await?;
+        let backbone = get::<Backbone>(&tx, SETTINGS, BACKBONE)
+            .await?
+            .unwrap_or_default();
+        let model = get::<SavedModel>(&tx, MODEL, &model_key(backbone)).await?;
         let use_personal = get::<bool>(&tx, SETTINGS, USE_PERSONAL)
             .await?
             .unwrap_or(false);
         let settings = get::<TrainSettings>(&tx, SETTINGS, TRAIN_SETTINGS).await?;
         Ok(Listing {
+            backbone,
             classes,
             photos,
             model,
@@ -295,12 +317,12 @@ impl Store {
         commit(tx).await
     }
 
-    /// Keeps a finished model and makes it the chosen one.
+    /// Keeps a finished model (as its backbone's) and makes it the chosen one.
     pub async fn put_model(&self, model: &SavedModel) -> Result<(), StoreError> {
         let tx = self.write(&[MODEL, SETTINGS])?;
         put(
             &tx.object_store(MODEL).map_err(store_error)?,
-            PERSONAL,
+            model_key(model.backbone),
             model,
         )?;
         put(
@@ -345,11 +367,12 @@ impl Store {
         if let Some(model) = &snapshot.model {
             put(
                 &tx.object_store(MODEL).map_err(store_error)?,
-                PERSONAL,
+                model_key(model.backbone),
                 model,
             )?;
         }
         let settings = tx.object_store(SETTINGS).map_err(store_error)?;
+        put(&settings, BACKBONE, &snapshot.backbone)?;
         put(&settings, USE_PERSONAL, &snapshot.use_personal)?;
         if let Some(train) = &snapshot.settings {
             put(&settings, TRAIN_SETTINGS, train)?;
@@ -357,8 +380,44 @@ impl Store {
         commit(tx).await
     }
 
-    pub async fn clear_all(&self) -> Result<(), StoreError> {
-        self.replace_all(&Snapshot::default()).await
+    /// Makes `backbone` the photos' backbone, with their embeddings under it (`embeddings` by
+    /// photo id), in one transaction: a photo without new embeddings keeps its old ones only if
+    /// the caller left it out on purpose (it was removed meanwhile: it is gone here too).
+    pub async fn rebase(
+        &self,
+        backbone: Backbone,
+        embeddings: &std::collections::HashMap<u32, Vec<f32>>,
+    ) -> Result<(), StoreError> {
+        let tx = self.write(&[PHOTOS, SETTINGS])?;
+        let photos = tx.object_store(PHOTOS).map_err(store_error)?;
+        let mut failed = None;
+        each(&tx, PHOTOS, |mut record: ExampleRecord| {
+            if let Some(values) = embeddings.get(&record.id) {
+                record.embeddings = ExampleRecord::embeddings_to_bytes(values);
+                if let Err(e) = put(&photos, record.id, &record) {
+                    failed.get_or_insert(e);
+                }
+            }
+        })
+        .await?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        put(
+            &tx.object_store(SETTINGS).map_err(store_error)?,
+            BACKBONE,
+            &backbone,
+        )?;
+        commit(tx).await
+    }
+
+    /// Deletes everything but the backbone choice (`backbone`, the one running).
+    pub async fn clear_all(&self, backbone: Backbone) -> Result<(), StoreError> {
+        self.replace_all(&Snapshot {
+            backbone,
+            ..Snapshot::default()
+        })
+        .await
     }
 }
 

@@ -375,7 +375,13 @@ fn refused(what: &str, bytes: &[u8]) -> DecodeError {
         "{what}: refusing it allocated {peak} bytes at once"
     );
     // The model's path refuses it the same way.
-    assert_eq!(preprocess(bytes).err().as_ref(), Some(&error), "{what}");
+    assert_eq!(
+        preprocess(bytes, glimpse::ml::model::Backbone::Lite0)
+            .err()
+            .as_ref(),
+        Some(&error),
+        "{what}"
+    );
     error
 }
 
@@ -633,7 +639,7 @@ fn every_exif_orientation_comes_out_upright() {
         assert_eq!(image.dimensions(), (96, 64), "orientation {o}");
         assert_upright_quadrants(&format!("orientation {o}"), &image);
         // The model sees the upright photo too.
-        let seen = preprocess(&bytes).expect("preprocess");
+        let seen = preprocess(&bytes, glimpse::ml::model::Backbone::Lite0).expect("preprocess");
         assert_eq!((seen.width, seen.height), (96, 64));
     }
     // An orientation outside 1..=8 is ignored: the photo stays as stored.
@@ -661,12 +667,16 @@ fn one_pixel_photos_decode_in_every_format() {
                 .all(|(a, b)| a.abs_diff(b) < 12),
             "{format:?}: {px:?}"
         );
-        let seen = preprocess(&bytes).expect("preprocess");
+        let seen = preprocess(&bytes, glimpse::ml::model::Backbone::Lite0).expect("preprocess");
         assert_eq!(seen.pixels.len(), 3 * 224 * 224);
         assert!(seen.pixels.iter().all(|v| v.is_finite()));
     }
     // A one-pixel-high panorama: the crop is its single row.
-    let strip = preprocess(&png(RgbImage::from_pixel(3000, 1, Rgb([1, 2, 3])))).expect("strip");
+    let strip = preprocess(
+        &png(RgbImage::from_pixel(3000, 1, Rgb([1, 2, 3]))),
+        glimpse::ml::model::Backbone::Lite0,
+    )
+    .expect("strip");
     assert_eq!((strip.width, strip.height, strip.crop.side), (3000, 1, 1));
 }
 
@@ -674,8 +684,8 @@ fn one_pixel_photos_decode_in_every_format() {
 fn the_same_photo_twice_gives_the_same_result() {
     let bytes = fixture("photos/cat.jpg");
     let (a, b) = (
-        preprocess(&bytes).expect("first"),
-        preprocess(&bytes).expect("second"),
+        preprocess(&bytes, glimpse::ml::model::Backbone::Lite0).expect("first"),
+        preprocess(&bytes, glimpse::ml::model::Backbone::Lite0).expect("second"),
     );
     assert_eq!(a.pixels, b.pixels);
     assert_eq!((a.width, a.height, a.crop), (b.width, b.height, b.crop));
@@ -697,6 +707,7 @@ fn odd_file_names_survive_the_export_file() {
     ];
     let photo = jpeg(&quadrants(32, 32));
     let project = Project {
+        backbone: glimpse::formats::backbone::Backbone::Lite0,
         classes: vec!["one".into(), "two".into()],
         photos: names
             .iter()

@@ -16,7 +16,7 @@ fn benchmark_runs_the_model_batched_and_answers_the_inputs_logits() {
     let engine =
         Engine::new(Device::flex(), &std::fs::read(WEIGHTS).expect("weights")).expect("engine");
     let photo = std::fs::read(format!("{FIXTURES}/photos/cat.jpg")).expect("photo");
-    let input = preprocess(&photo).expect("preprocess");
+    let input = preprocess(&photo, glimpse::ml::model::Backbone::Lite0).expect("preprocess");
     let run = block_on(engine.benchmark(&input.pixels, 3, 4, 1)).expect("benchmark");
     assert_eq!(run.times_ms.len(), 4);
     assert!(run.times_ms.iter().all(|&t| t > 0.0));

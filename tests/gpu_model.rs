@@ -5,7 +5,7 @@
 
 use burn::prelude::*;
 use glimpse::engine::Engine;
-use glimpse::ml::model::{EfficientNetLite0, repeated_input};
+use glimpse::ml::model::{EfficientNetLite, repeated_input};
 use glimpse::ml::preprocess::preprocess;
 use glimpse::ml::readback::read_floats;
 use glimpse::ml::weights::load_imagenet;
@@ -30,7 +30,7 @@ fn weights() -> Vec<u8> {
     std::fs::read(WEIGHTS).unwrap_or_else(|e| panic!("{WEIGHTS}: {e}: run scripts/weights.sh"))
 }
 
-fn logits(model: &EfficientNetLite0, pixels: &[f32], batch: usize, device: &Device) -> Vec<f32> {
+fn logits(model: &EfficientNetLite, pixels: &[f32], batch: usize, device: &Device) -> Vec<f32> {
     let x = repeated_input(pixels, batch, device);
     futures::executor::block_on(read_floats(model.forward(x))).expect("f32 logits")
 }
@@ -43,7 +43,9 @@ fn gpu_kernels_give_the_cpu_paths_logits() {
     let on_cpu = load_imagenet(&bytes, &Device::flex()).expect("weights on the CPU");
     for file in ["flamingo.jpg", "cat.jpg"] {
         let photo = std::fs::read(format!("{PHOTOS}/{file}")).expect("photo");
-        let pixels = preprocess(&photo).expect("decode").pixels;
+        let pixels = preprocess(&photo, glimpse::ml::model::Backbone::Lite0)
+            .expect("decode")
+            .pixels;
         // Batch 3: the kernels index images as well as channels and pixels.
         let gpu_logits = logits(&on_gpu, &pixels, 3, &gpu);
         let cpu_logits = logits(&on_cpu, &pixels, 1, &Device::flex());

@@ -49,7 +49,7 @@ use glimpse::formats::records::EpochReport;
 use glimpse::formats::records::TrainingSummary;
 use glimpse::formats::standalone::{self, NetworkConfig};
 use glimpse::formats::tensor_file::{NamedTensor, to_safetensors};
-use glimpse::ml::model::EfficientNetLite0;
+use glimpse::ml::model::EfficientNetLite;
 use glimpse::ml::preprocess::{PIXEL_BUDGET, preprocess};
 use glimpse::ml::split::SplitMix64;
 use glimpse::ml::weights::{load_imagenet, load_network};
@@ -341,7 +341,7 @@ fn decoding_survives_damaged_photos() {
     let strategy = (0..seeds.len(), mutations());
     fuzz("decoding", 20_000, strategy, |(seed, mutations)| {
         let bytes = mutate(&seeds[seed], &mutations, focus);
-        match preprocess(&bytes) {
+        match preprocess(&bytes, glimpse::ml::model::Backbone::Lite0) {
             Ok(p) => {
                 prop_assert_eq!(p.pixels.len(), 3 * 224 * 224);
                 prop_assert!(p.pixels.iter().all(|v| v.is_finite()));
@@ -557,7 +557,7 @@ fn the_weight_loader_survives_damaged_weight_files() {
 }
 
 /// The ImageNet network, loaded once for the personal-model target.
-fn base(device: &Device) -> EfficientNetLite0 {
+fn base(device: &Device) -> EfficientNetLite {
     load_imagenet(weights(), device).expect("shipped weights")
 }
 
@@ -688,6 +688,7 @@ fn project() -> Project {
     let classes: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
     let mut rng = SplitMix64::new(3);
     Project {
+        backbone: glimpse::formats::backbone::Backbone::Lite0,
         photos: (0..4)
             .map(|i| ProjectExample {
                 class: i % 3,
@@ -702,6 +703,7 @@ fn project() -> Project {
             })
             .collect(),
         model: Some(SavedModel {
+            backbone: glimpse::formats::backbone::Backbone::Lite0,
             weights: personal_file(0, 3),
             tuned_blocks: 0,
             summary: summary(&classes),
@@ -941,7 +943,11 @@ fn the_whole_network_reader_survives_damaged_exports() {
         values: vec![0.25, -0.5],
     }];
     let good = standalone::write(
-        &NetworkConfig::new(classes, "2026-11-30T12:00:00Z"),
+        &NetworkConfig::new(
+            glimpse::formats::backbone::Backbone::Lite0,
+            classes,
+            "2026-11-30T12:00:00Z",
+        ),
         &tensors,
     );
     assert!(standalone::read(&good).is_ok());

@@ -87,16 +87,43 @@ fn damaged_weight_files_are_refused_with_a_reason() {
         load_imagenet(b"not a weight file", &device),
         Err(WeightsError::Format(_))
     ));
-    // A well-formed file with the wrong tensors.
+    // A well-formed file of no backbone's shapes.
     let mut header = String::from(
         r#"{"stem.weight":{"dtype":"F16","shape":[32,3,3,2],"data_offsets":[0,1152]}}"#,
     );
     while header.len() % 8 != 0 {
         header.push(' ');
     }
-    let mut wrong = (header.len() as u64).to_le_bytes().to_vec();
-    wrong.extend_from_slice(header.as_bytes());
-    wrong.extend_from_slice(&[0u8; 1152]);
+    let mut stray = (header.len() as u64).to_le_bytes().to_vec();
+    stray.extend_from_slice(header.as_bytes());
+    stray.extend_from_slice(&[0u8; 1152]);
+    let refusal = load_imagenet(&stray, &device).expect_err("refused");
+    assert_eq!(
+        refusal.to_string(),
+        "the weight file is not one of the EfficientNet-Lite backbones \
+         (0 blocks, 0 channels into the head)"
+    );
+    // Lite0's file with one tensor of the wrong shape.
+    let file = safetensors::SafeTensors::deserialize(&bytes).expect("safetensors");
+    let wrong_stem = vec![0u8; 32 * 3 * 3 * 2 * 2];
+    let tensors: Vec<(String, safetensors::tensor::TensorView<'_>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            if name == "stem.weight" {
+                let view = safetensors::tensor::TensorView::new(
+                    safetensors::Dtype::F16,
+                    vec![32, 3, 3, 2],
+                    &wrong_stem,
+                )
+                .expect("a view");
+                (name, view)
+            } else {
+                (name, view)
+            }
+        })
+        .collect();
+    let wrong = safetensors::serialize(tensors, None).expect("serialise");
     match load_imagenet(&wrong, &device) {
         Err(WeightsError::Tensor(TensorError::Shape { name, .. })) => {
             assert_eq!(name, "stem.weight")

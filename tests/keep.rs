@@ -13,7 +13,7 @@ use glimpse::formats::project_file::{
     self as project_file, Project, ProjectExample, ProjectFileError, SavedModel,
 };
 use glimpse::formats::standalone;
-use glimpse::ml::model::INPUT_SIZE;
+use glimpse::ml::model::{Backbone, images};
 use glimpse::ml::preprocess::{decode, preprocess};
 use glimpse::ml::weights::load_network;
 use glimpse::protocol::EngineError;
@@ -80,6 +80,7 @@ fn assert_same(a: &[Vec<(String, f32)>], b: &[Vec<(String, f32)>]) {
 
 fn project(kept: &[(usize, KeptExample)], saved: &SavedModel) -> Project {
     Project {
+        backbone: saved.backbone,
         classes: names(),
         photos: kept
             .iter()
@@ -202,15 +203,12 @@ fn fine_tuned_blocks_round_trip_and_the_whole_network_loads_in_plain_burn() {
     println!("whole-network export: {} bytes", zip.len());
     let (config, weights) = standalone::read(&zip).expect("read back");
     assert_eq!(config.classes, names());
-    assert_eq!(config.preprocessing.input_size, INPUT_SIZE);
+    assert_eq!(config.preprocessing.input_size, 224);
     let device = Device::flex();
     let network = load_network(&weights, config.classes.len(), &device).expect("plain Burn load");
     let (_, bytes) = &crops(1, 1, 7)[0];
-    let input = preprocess(bytes).expect("photo");
-    let x = Tensor::<4>::from_data(
-        TensorData::new(input.pixels, [1, 3, INPUT_SIZE, INPUT_SIZE]),
-        &device,
-    );
+    let input = preprocess(bytes, Backbone::Lite0).expect("photo");
+    let x = images(input.pixels, 1, &device);
     let probs: Vec<f32> = softmax(network.forward(x), 1)
         .into_data()
         .try_to_vec::<f32>()

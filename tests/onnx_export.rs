@@ -14,7 +14,8 @@ use glimpse::protocol::EngineError;
 
 mod common;
 
-use common::{CLASSES, FIXTURES, crops, engine_with_examples};
+use common::{CLASSES, FIXTURES, crops, engine_on, engine_with_examples};
+use glimpse::ml::model::Backbone;
 
 /// The Python with onnxruntime: `GLIMPSE_ONNX_PYTHON` (scripts/test.sh sets it), else the
 /// environment `scripts/onnx-venv.sh` makes. The test fails, never skips, without it.
@@ -52,6 +53,7 @@ fn check_with_onnxruntime(engine: &Engine, bytes: &[u8], name: &str) -> String {
     let _ = std::fs::remove_dir_all(&folder);
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::write(folder.join("model.onnx"), bytes).unwrap();
+    std::fs::write(folder.join("backbone.txt"), engine.backbone().id()).unwrap();
     std::fs::write(
         folder.join("classes.json"),
         serde_json::to_vec(&CLASSES).unwrap(),
@@ -75,7 +77,9 @@ fn check_with_onnxruntime(engine: &Engine, bytes: &[u8], name: &str) -> String {
         for p in &answer.predictions {
             probabilities[p.class_index as usize] = p.confidence;
         }
-        let input = preprocess(photo).expect("preprocess").pixels;
+        let input = preprocess(photo, engine.backbone())
+            .expect("preprocess")
+            .pixels;
         std::fs::write(
             folder.join(format!("{stem}.input.f32")),
             little_endian(&input),
@@ -103,8 +107,10 @@ fn check_with_onnxruntime(engine: &Engine, bytes: &[u8], name: &str) -> String {
     );
     assert!(
         report.contains(&format!(
-            "onnxruntime agrees with Glimpse on {} photos",
-            photos.len()
+            "onnxruntime agrees with Glimpse on {} photos of {} at {} px",
+            photos.len(),
+            engine.backbone().id(),
+            engine.backbone().input_size()
         )),
         "{report}"
     );
@@ -112,7 +118,11 @@ fn check_with_onnxruntime(engine: &Engine, bytes: &[u8], name: &str) -> String {
 }
 
 fn trained(settings: &TrainSettings) -> Engine {
-    let (mut engine, labelled) = engine_with_examples(10);
+    trained_on(Backbone::Lite0, settings)
+}
+
+fn trained_on(backbone: Backbone, settings: &TrainSettings) -> Engine {
+    let (mut engine, labelled) = engine_on(backbone, crops(0, 10, 1));
     let names = CLASSES.iter().map(|s| s.to_string()).collect();
     block_on(engine.train(names, &labelled, settings, |_| async { true })).expect("train");
     engine
@@ -149,6 +159,19 @@ fn onnxruntime_gives_the_fine_tuned_model_s_answers() {
     let engine = trained(&settings);
     let bytes = block_on(engine.export_onnx("2026-12-01T00:00:00Z")).expect("export");
     println!("{}", check_with_onnxruntime(&engine, &bytes, "blocks"));
+}
+
+/// Lite2: 21 blocks at 260 px, its last three fine-tuned; the ONNX graph and its input follow.
+#[test]
+fn onnxruntime_gives_a_lite2_fine_tuned_model_s_answers() {
+    let settings = TrainSettings {
+        mode: TrainMode::HeadAndBlocks,
+        epochs: 3,
+        ..TrainSettings::default()
+    };
+    let engine = trained_on(Backbone::Lite2, &settings);
+    let bytes = block_on(engine.export_onnx("2026-12-04T00:00:00Z")).expect("export");
+    println!("{}", check_with_onnxruntime(&engine, &bytes, "lite2"));
 }
 
 #[test]

@@ -8,7 +8,10 @@ use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use futures::executor::block_on;
-use glimpse::ml::model::{ConvUnit, EfficientNetLite0, INPUT_SIZE};
+use glimpse::ml::model::{Backbone, ConvUnit, EfficientNetLite};
+
+/// Lite0, the backbone these maps are checked on.
+const INPUT_SIZE: usize = 224;
 use glimpse::ml::predict::probabilities;
 use glimpse::ml::preprocess::{decode, model_view, normalise};
 use glimpse::ml::saliency::{SaliencyMap, grad_cam, smooth_grad};
@@ -28,7 +31,7 @@ const FILES: [&str; 5] = [
     "torch.jpg",
 ];
 
-fn model(device: &Device) -> EfficientNetLite0 {
+fn model(device: &Device) -> EfficientNetLite {
     load_imagenet(
         &std::fs::read(WEIGHTS).expect("run scripts/weights.sh first"),
         device,
@@ -39,7 +42,7 @@ fn model(device: &Device) -> EfficientNetLite0 {
 /// The 224 x 224 view the model sees of a sample photo.
 fn view(file: &str) -> RgbImage {
     let bytes = std::fs::read(format!("{PHOTOS}/{file}")).expect("photo");
-    model_view(&decode(&bytes).expect("decode")).0
+    model_view(&decode(&bytes).expect("decode"), Backbone::Lite0).0
 }
 
 fn tensor(image: &RgbImage, device: &Device) -> Tensor<4> {
@@ -47,7 +50,7 @@ fn tensor(image: &RgbImage, device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(normalise(image), [1, 3, h, w]), device)
 }
 
-fn top1(model: &EfficientNetLite0, input: Tensor<4>) -> (usize, f32) {
+fn top1(model: &EfficientNetLite, input: Tensor<4>) -> (usize, f32) {
     let probs = block_on(probabilities(model, input))
         .expect("forward")
         .remove(0);
@@ -59,12 +62,12 @@ fn top1(model: &EfficientNetLite0, input: Tensor<4>) -> (usize, f32) {
     (class, *p)
 }
 
-fn probability(model: &EfficientNetLite0, input: Tensor<4>, class: usize) -> f32 {
+fn probability(model: &EfficientNetLite, input: Tensor<4>, class: usize) -> f32 {
     block_on(probabilities(model, input)).expect("forward")[0][class]
 }
 
-fn cam(model: &EfficientNetLite0, input: Tensor<4>, class: usize) -> SaliencyMap {
-    block_on(grad_cam(model, model.features(input), class)).expect("grad-cam")
+fn cam(model: &EfficientNetLite, input: Tensor<4>, class: usize) -> SaliencyMap {
+    block_on(grad_cam(model, model.features(input), class, INPUT_SIZE)).expect("grad-cam")
 }
 
 /// Spearman's rank correlation, ties given their average rank.
@@ -112,7 +115,7 @@ fn randomise_conv(unit: &mut ConvUnit, device: &Device) {
 }
 
 /// Cascading randomisation from the top: classifier, head conv and the last three blocks.
-fn randomised_top(mut model: EfficientNetLite0, device: &Device) -> EfficientNetLite0 {
+fn randomised_top(mut model: EfficientNetLite, device: &Device) -> EfficientNetLite {
     let shape: [usize; 2] = model.classifier.weight.lazy_shape().dims();
     model.classifier.weight = Param::from_tensor(Tensor::random(
         shape,
@@ -144,7 +147,7 @@ fn sanity_randomising_the_top_of_the_model_changes_the_map() {
             &cam(&trained, input.clone(), class).values,
             &cam(&random, input.clone(), class).values,
         );
-        let smooth = |m: &EfficientNetLite0| {
+        let smooth = |m: &EfficientNetLite| {
             block_on(smooth_grad(m, input.clone(), class, 4))
                 .expect("smoothgrad")
                 .values

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use futures::executor::block_on;
 use glimpse::formats::metrics::evaluate;
 use glimpse::ml::augment::random_view;
-use glimpse::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
+use glimpse::ml::model::{Backbone, EfficientNetLite, FEATURE_CHANNELS};
 use glimpse::ml::personal_head::{Examples, HeadTrainingConfig, assess, class_weights, train_head};
 use glimpse::ml::preprocess::{decode, model_view, normalise};
 use glimpse::ml::readback::read_floats;
@@ -22,7 +22,7 @@ mod common;
 use common::{FIXTURES, WEIGHTS};
 const AUGMENTED_VIEWS: usize = 3;
 
-fn model(device: &Device) -> EfficientNetLite0 {
+fn model(device: &Device) -> EfficientNetLite {
     load_imagenet(
         &std::fs::read(WEIGHTS).expect("run scripts/weights.sh first"),
         device,
@@ -31,8 +31,8 @@ fn model(device: &Device) -> EfficientNetLite0 {
 }
 
 /// Embeddings of 224 x 224 views, eight at a time.
-fn embed(model: &EfficientNetLite0, views: &[RgbImage], device: &Device) -> Vec<Vec<f32>> {
-    let size = INPUT_SIZE;
+fn embed(model: &EfficientNetLite, views: &[RgbImage], device: &Device) -> Vec<Vec<f32>> {
+    let size = Backbone::Lite0.input_size();
     views
         .chunks(8)
         .flat_map(|chunk| {
@@ -56,10 +56,10 @@ fn training_views(
 ) -> (Vec<RgbImage>, Vec<usize>) {
     let (mut views, mut labels) = (Vec::new(), Vec::new());
     for (photo, label) in photos {
-        views.push(model_view(photo).0);
+        views.push(model_view(photo, Backbone::Lite0).0);
         labels.push(*label);
         for _ in 0..AUGMENTED_VIEWS {
-            views.push(random_view(photo, rng));
+            views.push(random_view(photo, Backbone::Lite0, rng));
             labels.push(*label);
         }
     }
@@ -80,7 +80,10 @@ fn held_out_accuracy(
     let started = Instant::now();
     let embeddings = embed(&model, &views, &device);
     let per_second = views.len() as f64 / started.elapsed().as_secs_f64();
-    let test_views: Vec<RgbImage> = test.iter().map(|(p, _)| model_view(p).0).collect();
+    let test_views: Vec<RgbImage> = test
+        .iter()
+        .map(|(p, _)| model_view(p, Backbone::Lite0).0)
+        .collect();
     let test_labels: Vec<usize> = test.iter().map(|(_, l)| *l).collect();
     let test_embeddings = embed(&model, &test_views, &device);
 
@@ -218,7 +221,10 @@ fn head_and_last_blocks_fine_tuning_lowers_the_loss_on_textures() {
                 .map(|c| (c, label)),
         );
     }
-    let views: Vec<RgbImage> = photos.iter().map(|(p, _)| model_view(p).0).collect();
+    let views: Vec<RgbImage> = photos
+        .iter()
+        .map(|(p, _)| model_view(p, Backbone::Lite0).0)
+        .collect();
     let labels: Vec<usize> = photos.iter().map(|(_, l)| *l).collect();
     let weights = class_weights(&labels, 3);
 

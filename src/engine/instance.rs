@@ -19,7 +19,7 @@ use crate::formats::project_file::{Project, SavedModel};
 use crate::formats::records::BenchmarkRun;
 use crate::ml::fine_tune::{FineTuneConfig, TunableTop, fine_tune};
 use crate::ml::labels::{self, ClassName};
-use crate::ml::model::{EfficientNetLite0, INPUT_SIZE};
+use crate::ml::model::{Backbone, EfficientNetLite, images};
 use crate::ml::personal_head::PersonalHeadConfig;
 use crate::ml::predict::top_k;
 use crate::ml::preprocess::{Preprocessed, decode, preprocess};
@@ -38,7 +38,9 @@ pub const TOP_K: usize = 5;
 
 pub struct Engine {
     device: Device,
-    model: EfficientNetLite0,
+    /// Which network `model` is; photos are cropped and sized for it.
+    backbone: Backbone,
+    model: EfficientNetLite,
     /// The ImageNet class names, read once.
     labels: Vec<ClassName>,
     photos: PhotoCache,
@@ -71,7 +73,7 @@ impl Personal {
 
 /// The model photos go through now: the ImageNet one, or the person's own on top of it.
 enum ActiveModel<'a> {
-    ImageNet(&'a EfficientNetLite0),
+    ImageNet(&'a EfficientNetLite),
     Personal(PersonalClassifier<'a>),
 }
 
@@ -102,11 +104,13 @@ impl From<ReadbackError> for EngineError {
 }
 
 impl Engine {
-    /// Builds the ImageNet classifier on `device` from the weight file's bytes.
+    /// Builds the ImageNet classifier on `device` from a weight file's bytes (any of the
+    /// backbones).
     pub fn new(device: Device, weights: &[u8]) -> Result<Self, WeightsError> {
         let model = load_imagenet(weights, &device)?;
         Ok(Self {
             device,
+            backbone: model.backbone(),
             model,
             labels: labels::imagenet(),
             photos: PhotoCache::default(),
@@ -121,32 +125,33 @@ impl Engine {
         &self.device
     }
 
-    pub fn model(&self) -> &EfficientNetLite0 {
+    pub fn model(&self) -> &EfficientNetLite {
         &self.model
+    }
+
+    pub fn backbone(&self) -> Backbone {
+        self.backbone
     }
 
     /// Runs the model once on a blank image so that shader compilation and kernel selection
     /// happen at load time, not on the person's first photo; the Grad-CAM path too.
     pub async fn warm_up(&self) -> Result<(), ReadbackError> {
-        let blank = Tensor::<4>::zeros([1, 3, INPUT_SIZE, INPUT_SIZE], &self.device);
+        let size = self.backbone.input_size();
+        let blank = Tensor::<4>::zeros([1, 3, size, size], &self.device);
         let features = self.model.features(blank);
-        read_floats(self.model.head(EfficientNetLite0::pool(features.clone()))).await?;
-        grad_cam(&self.model, features, 0).await.map(|_| ())
+        read_floats(self.model.head(EfficientNetLite::pool(features.clone()))).await?;
+        grad_cam(&self.model, features, 0, size).await.map(|_| ())
     }
 
     fn input(&self, photo: &Preprocessed) -> Tensor<4> {
-        let size = INPUT_SIZE;
-        Tensor::<4>::from_data(
-            TensorData::new(photo.pixels.clone(), [1, 3, size, size]),
-            &self.device,
-        )
+        images(photo.pixels.clone(), 1, &self.device)
     }
 
     fn photo(&self, id: u32, bytes: &[u8]) -> Result<std::rc::Rc<Preprocessed>, PhotoError> {
         if let Some(photo) = self.photos.get(id) {
             return Ok(photo);
         }
-        let photo = std::rc::Rc::new(preprocess(bytes)?);
+        let photo = std::rc::Rc::new(preprocess(bytes, self.backbone)?);
         self.photos.put(id, photo.clone());
         Ok(photo)
     }
@@ -171,7 +176,7 @@ impl Engine {
         let photo = self.photo(id, bytes)?;
         let (classifier, names) = self.active();
         let features = classifier.features(self.input(&photo));
-        let pooled = EfficientNetLite0::pool(features.clone());
+        let pooled = EfficientNetLite::pool(features.clone());
         let probabilities = softmax(classifier.head(pooled.clone()), 1);
         let known = match &classifier {
             ActiveModel::Personal(p) => p.personal.known.as_ref(),
@@ -237,7 +242,7 @@ impl Engine {
                     _ => None,
                 };
                 let features = cached.unwrap_or_else(|| classifier.features(self.input(&photo)));
-                grad_cam(&classifier, features, class).await
+                grad_cam(&classifier, features, class, self.backbone.input_size()).await
             }
             SaliencyMethod::SmoothGrad => {
                 smooth_grad(&classifier, self.input(&photo), class, SMOOTHGRAD_SAMPLES).await
@@ -313,6 +318,7 @@ impl Engine {
         .await?;
         let tensors = super::model_file::kept_tensors(&personal).await?;
         let saved = SavedModel {
+            backbone: self.backbone,
             weights: super::model_file::to_safetensors(&tensors, HashMap::new()),
             tuned_blocks: personal.top.as_ref().map_or(0, |t| t.blocks.len()),
             summary,
@@ -332,6 +338,12 @@ impl Engine {
     }
 
     fn check_model(&self, saved: &SavedModel) -> Result<PersonalModel, EngineError> {
+        if saved.backbone != self.backbone {
+            return Err(EngineError::WrongBackbone {
+                model: saved.backbone,
+                running: self.backbone,
+            });
+        }
         super::model_file::load_personal(
             &saved.weights,
             saved.classes(),
@@ -356,9 +368,15 @@ impl Engine {
     }
 
     /// Checks what an export file's checks cannot: that the model fits the network and every
-    /// photo decodes. Answers with the photos' thumbnails; changes nothing.
+    /// photo decodes. Answers with the photos' thumbnails; changes nothing. A project of another
+    /// backbone is the page's to switch to: its model is checked by that backbone's engine when
+    /// it loads.
     pub fn check_project(&self, project: &Project) -> Result<Vec<Vec<u8>>, EngineError> {
-        if let Some(saved) = &project.model {
+        if let Some(saved) = project
+            .model
+            .as_ref()
+            .filter(|m| m.backbone == self.backbone)
+        {
             self.check_model(saved)?;
         }
         project
@@ -379,8 +397,11 @@ impl Engine {
     /// The personal model as a whole network with its config, zipped, for other tools.
     pub async fn export_network(&self, created: &str) -> Result<Vec<u8>, EngineError> {
         let (personal, tensors) = self.whole_network().await?;
-        let config =
-            crate::formats::standalone::NetworkConfig::new(personal.classes.clone(), created);
+        let config = crate::formats::standalone::NetworkConfig::new(
+            self.backbone,
+            personal.classes.clone(),
+            created,
+        );
         Ok(crate::formats::standalone::write(&config, &tensors))
     }
 
@@ -406,13 +427,13 @@ impl Engine {
     /// The personal model as one ONNX file (the whole network, softmax last), for other runtimes.
     pub async fn export_onnx(&self, created: &str) -> Result<Vec<u8>, EngineError> {
         let (personal, tensors) = self.whole_network().await?;
-        crate::formats::onnx_model::write(&tensors, &personal.classes, created)
+        crate::formats::onnx_model::write(self.backbone, &tensors, &personal.classes, created)
             .map_err(|e| EngineError::UnusableModel(e.to_string()))
     }
 
     /// `batch` copies of one preprocessed model input, as a tensor on the engine's device.
     fn repeated_input(&self, pixels: &[f32], batch: usize) -> Result<Tensor<4>, EngineError> {
-        let size = 3 * INPUT_SIZE * INPUT_SIZE;
+        let size = 3 * self.backbone.input_size().pow(2);
         if pixels.len() != size || batch == 0 {
             return Err(EngineError::BadInput { expected: size });
         }
@@ -525,13 +546,13 @@ impl Engine {
     }
 }
 
-impl Classifier for &EfficientNetLite0 {
+impl Classifier for &EfficientNetLite {
     fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        EfficientNetLite0::features(self, images)
+        EfficientNetLite::features(self, images)
     }
 
     fn head(&self, pooled: Tensor<2>) -> Tensor<2> {
-        EfficientNetLite0::head(self, pooled)
+        EfficientNetLite::head(self, pooled)
     }
 }
 

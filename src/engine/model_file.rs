@@ -8,9 +8,10 @@ use burn::prelude::*;
 
 use super::teach::{Known, PersonalModel};
 use crate::formats::open_set::Prototypes;
+use crate::formats::shape::block_count;
 pub use crate::formats::tensor_file::{NamedTensor, to_safetensors};
 use crate::ml::fine_tune::TunableTop;
-use crate::ml::model::{BLOCK_COUNT, ConvUnit, EfficientNetLite0, FEATURE_CHANNELS, MbConv};
+use crate::ml::model::{ConvUnit, EfficientNetLite, FEATURE_CHANNELS, MbConv};
 use crate::ml::personal_head::PersonalHeadConfig;
 use crate::ml::readback::{ReadbackError, read_floats};
 use crate::ml::weights::{WeightFile, WeightsError};
@@ -64,8 +65,8 @@ async fn push_block(
 }
 
 /// Index in the whole network of the first fine-tuned block.
-fn first_tuned(top: &TunableTop) -> usize {
-    BLOCK_COUNT - top.blocks.len()
+fn first_tuned(personal: &PersonalModel, top: &TunableTop) -> usize {
+    block_count(personal.backbone) - top.blocks.len()
 }
 
 /// What a personal model adds to the shipped network: its head, and its fine-tuned layers.
@@ -75,7 +76,7 @@ pub async fn personal_tensors(personal: &PersonalModel) -> Result<Vec<NamedTenso
         None => push_linear(&mut out, "classifier", &personal.head.linear).await?,
         Some(top) => {
             for (i, block) in top.blocks.iter().enumerate() {
-                push_block(&mut out, first_tuned(top) + i, block).await?;
+                push_block(&mut out, first_tuned(personal, top) + i, block).await?;
             }
             push_conv(&mut out, "head_conv", &top.head_conv).await?;
             push_linear(&mut out, "classifier", &top.head.linear).await?;
@@ -109,12 +110,15 @@ pub async fn kept_tensors(personal: &PersonalModel) -> Result<Vec<NamedTensor>, 
 
 /// The whole network of a personal model, for tools that know nothing of Glimpse.
 pub async fn network_tensors(
-    base: &EfficientNetLite0,
+    base: &EfficientNetLite,
     personal: &PersonalModel,
 ) -> Result<Vec<NamedTensor>, ReadbackError> {
     let mut out = Vec::new();
     push_conv(&mut out, "stem", &base.stem).await?;
-    let first = personal.top.as_ref().map_or(BLOCK_COUNT, first_tuned);
+    let first = personal
+        .top
+        .as_ref()
+        .map_or(base.blocks.len(), |top| first_tuned(personal, top));
     for (i, block) in base.blocks[..first].iter().enumerate() {
         push_block(&mut out, i, block).await?;
     }
@@ -134,13 +138,14 @@ pub fn load_personal(
     bytes: &[u8],
     classes: &[String],
     tuned_blocks: usize,
-    base: &EfficientNetLite0,
+    base: &EfficientNetLite,
     device: &Device,
 ) -> Result<PersonalModel, WeightsError> {
-    if tuned_blocks > BLOCK_COUNT {
+    let blocks = base.blocks.len();
+    if tuned_blocks > blocks {
         return Err(WeightsError::TunedBlocks {
             tuned: tuned_blocks,
-            blocks: BLOCK_COUNT,
+            blocks,
         });
     }
     if classes.is_empty() {
@@ -153,7 +158,7 @@ pub fn load_personal(
         None
     } else {
         let mut top = TunableTop::from_model(base, tuned_blocks, head.clone());
-        let first = BLOCK_COUNT - tuned_blocks;
+        let first = blocks - tuned_blocks;
         for (i, block) in top.blocks.iter_mut().enumerate() {
             if let Some(expand) = block.expand.as_mut() {
                 file.conv(&format!("blocks.{}.expand", first + i), expand)?;
@@ -180,6 +185,7 @@ pub fn load_personal(
         }),
     };
     Ok(PersonalModel {
+        backbone: base.backbone(),
         classes: classes.to_vec(),
         head,
         top,

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use web_time::Instant;
 
 pub use crate::formats::records::LayerTime;
-use crate::ml::model::{ConvUnit, EfficientNetLite0};
+use crate::ml::model::{ConvUnit, EfficientNetLite};
 use crate::ml::readback::{ReadbackError, read_floats};
 
 /// Waits until `x` is computed, by reading one of its values back.
@@ -56,7 +56,7 @@ impl Timer {
 /// Times every convolution (with its block's residual add, and the pooling and classifier) of `passes` forward
 /// passes of `input`, after one untimed pass; answers each layer's median.
 pub async fn layer_times(
-    model: &EfficientNetLite0,
+    model: &EfficientNetLite,
     input: Tensor<4>,
     passes: usize,
 ) -> Result<Vec<LayerTime>, ReadbackError> {
@@ -103,7 +103,7 @@ pub async fn layer_times(
             .await?;
         timer
             .run("pool + classifier".into(), features, |f| {
-                let logits = model.head(EfficientNetLite0::pool(f));
+                let logits = model.head(EfficientNetLite::pool(f));
                 let [batch, classes] = logits.dims();
                 logits.reshape([batch, classes, 1, 1])
             })

@@ -3,9 +3,11 @@
 //! report, the results table (CSV), the network's fixed sizes. The page links only this and `protocol`; the engine's side
 //! (`engine`, `ml`) builds on it.
 
+pub mod backbone;
 pub mod calibration;
 pub mod folder_import;
 pub mod interval;
+pub mod latency;
 pub mod metrics;
 /// Built with the engine only: the page never writes one, and the protobuf code is not small.
 #[cfg(feature = "engine")]

@@ -2,9 +2,10 @@
 //! (`docs/export-format.md`): the whole network (the shipped backbone, the fine-tuned blocks if
 //! any, the person's head) from the same tensors as the whole-network export, batch norm folded.
 //!
-//! Input `input`: float32 [N, 3, 224, 224], normalised as the page does (`preprocessing` in the
+//! Input `input`: float32 [N, 3, S, S] (S the backbone's input size: 224, 240 or 260), normalised as the page does (`preprocessing` in the
 //! metadata). Output `probabilities`: float32 [N, K] after softmax. The class names, in order,
-//! are JSON under `classes` in the model's `metadata_props`.
+//! are JSON under `classes` in the model's `metadata_props`, the backbone's id (`lite0`, `lite1`,
+//! `lite2`) under `backbone`.
 
 use std::collections::HashMap;
 
@@ -17,8 +18,9 @@ use onnx_protobuf::{
     StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 
+use super::backbone::Backbone;
 use super::project_file::Preprocessing;
-use super::shape::{INPUT_SIZE, block_shapes};
+use super::shape::block_shapes;
 use super::tensor_file::NamedTensor;
 
 pub const INPUT: &str = "input";
@@ -172,13 +174,14 @@ impl<'a> Graph<'a> {
         Ok((clipped, out))
     }
 
-    fn build(&mut self) -> Result<usize, OnnxError> {
+    fn build(&mut self, backbone: Backbone) -> Result<usize, OnnxError> {
         self.initializers
             .push(float_tensor("relu6.min", &[], &[0.0]));
         self.initializers
             .push(float_tensor("relu6.max", &[], &[6.0]));
-        let (mut x, mut size) = self.conv(INPUT, "stem", (3, 2, 1), INPUT_SIZE, true)?;
-        for (index, block) in block_shapes().enumerate() {
+        let input_size = backbone.input_size();
+        let (mut x, mut size) = self.conv(INPUT, "stem", (3, 2, 1), input_size, true)?;
+        for (index, block) in block_shapes(backbone).into_iter().enumerate() {
             let prefix = format!("blocks.{index}");
             let hidden = block.channels_in * block.expand_ratio;
             let mut t = x.clone();
@@ -220,8 +223,10 @@ fn entry(key: &str, value: String) -> StringStringEntryProto {
     }
 }
 
-/// The ONNX file of a network given as the whole-network export's tensors, with its classes.
+/// The ONNX file of a `backbone` network given as the whole-network export's tensors, with its
+/// classes.
 pub fn write(
+    backbone: Backbone,
     tensors: &[NamedTensor],
     classes: &[String],
     created: &str,
@@ -231,7 +236,8 @@ pub fn write(
         nodes: Vec::new(),
         initializers: Vec::new(),
     };
-    let outputs = graph.build()?;
+    let outputs = graph.build(backbone)?;
+    let input_size = backbone.input_size();
     let model = ModelProto {
         ir_version: IR_VERSION,
         opset_import: vec![OperatorSetIdProto {
@@ -241,15 +247,15 @@ pub fn write(
         }],
         producer_name: "Glimpse".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
-        doc_string: "A personal image classifier trained in Glimpse: EfficientNet-Lite0 with the \
-                     person's own classes. Input: the photo as Glimpse preprocesses it; output: \
-                     class probabilities."
-            .into(),
+        doc_string: format!(
+            "A personal image classifier trained in Glimpse: {backbone} with the person's own \
+             classes. Input: the photo as Glimpse preprocesses it; output: class probabilities."
+        ),
         graph: Some(GraphProto {
             name: "glimpse_personal_model".into(),
             node: graph.nodes,
             initializer: graph.initializers,
-            input: vec![value_info(INPUT, &[3, INPUT_SIZE, INPUT_SIZE])],
+            input: vec![value_info(INPUT, &[3, input_size, input_size])],
             output: vec![value_info(OUTPUT, &[outputs])],
             ..Default::default()
         })
@@ -261,8 +267,9 @@ pub fn write(
             ),
             entry(
                 "preprocessing",
-                serde_json::to_string(&Preprocessing::current()).expect("it serialises"),
+                serde_json::to_string(&Preprocessing::of(backbone)).expect("it serialises"),
             ),
+            entry("backbone", backbone.id().into()),
             entry("created", created.into()),
         ],
         ..Default::default()

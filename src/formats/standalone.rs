@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use super::backbone::Backbone;
 use super::project_file::{
     Architecture, Preprocessing, ProjectFileError, add_entry, check_format, entry, open_zip,
 };
@@ -36,13 +37,13 @@ pub struct NetworkConfig {
 }
 
 impl NetworkConfig {
-    pub fn new(classes: Vec<String>, created: &str) -> Self {
+    pub fn new(backbone: Backbone, classes: Vec<String>, created: &str) -> Self {
         Self {
             format: FORMAT.into(),
             format_version: FORMAT_VERSION,
             created: created.into(),
-            architecture: Architecture::current(),
-            preprocessing: Preprocessing::current(),
+            architecture: Architecture::of(backbone),
+            preprocessing: Preprocessing::of(backbone),
             classes,
             outputs: "logits, one per class; softmax turns them into probabilities".into(),
             layout: "conv weight [out, in / groups, kh, kw] with folded batch-norm and a bias; \

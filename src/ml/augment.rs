@@ -6,7 +6,7 @@ use image::imageops::FilterType;
 use image::{Rgb, RgbImage};
 
 use super::split::SplitMix64;
-use crate::formats::shape::INPUT_SIZE;
+use crate::formats::backbone::Backbone;
 
 /// Area share of the photo a random crop keeps, and its aspect ratio range.
 const SCALE: (f64, f64) = (0.5, 1.0);
@@ -18,8 +18,8 @@ fn between(rng: &mut SplitMix64, (low, high): (f64, f64)) -> f64 {
     low + (high - low) * rng.unit()
 }
 
-/// A random 224 x 224 view of `image`.
-pub fn random_view(image: &RgbImage, rng: &mut SplitMix64) -> RgbImage {
+/// A random view of `image` at the backbone's input size.
+pub fn random_view(image: &RgbImage, backbone: Backbone, rng: &mut SplitMix64) -> RgbImage {
     let (w, h) = (f64::from(image.width()), f64::from(image.height()));
     let area = w * h * between(rng, SCALE);
     let ratio = between(rng, RATIO);
@@ -28,7 +28,7 @@ pub fn random_view(image: &RgbImage, rng: &mut SplitMix64) -> RgbImage {
     let x = ((w - cw) * rng.unit()) as u32;
     let y = ((h - ch) * rng.unit()) as u32;
     let crop = image::imageops::crop_imm(image, x, y, cw as u32, ch as u32).to_image();
-    let size = INPUT_SIZE as u32;
+    let size = backbone.input_size() as u32;
     let mut view = image::imageops::resize(&crop, size, size, FilterType::Triangle);
     if rng.unit() < 0.5 {
         view = image::imageops::flip_horizontal(&view);
@@ -68,10 +68,13 @@ mod tests {
             Rgb([(x % 256) as u8, (y % 256) as u8, 128])
         });
         let mut rng = SplitMix64::new(5);
-        let a = random_view(&image, &mut rng);
-        let b = random_view(&image, &mut rng);
+        let lite0 = Backbone::Lite0;
+        let a = random_view(&image, lite0, &mut rng);
+        let b = random_view(&image, lite0, &mut rng);
         assert_eq!(a.dimensions(), (224, 224));
         assert_ne!(a, b);
-        assert_eq!(a, random_view(&image, &mut SplitMix64::new(5)));
+        assert_eq!(a, random_view(&image, lite0, &mut SplitMix64::new(5)));
+        let lite1 = random_view(&image, Backbone::Lite1, &mut SplitMix64::new(5));
+        assert_eq!(lite1.dimensions(), (240, 240));
     }
 }

@@ -14,7 +14,7 @@ use burn::prelude::*;
 use image::RgbImage;
 
 use super::augment::random_view;
-use super::model::{BLOCK_COUNT, ConvUnit, EfficientNetLite0, INPUT_SIZE, MbConv};
+use super::model::{ConvUnit, EfficientNetLite, MbConv, images};
 use super::personal_head::{PersonalHead, class_weights};
 use super::preprocess::normalise;
 use super::readback::{ReadbackError, read_floats};
@@ -48,8 +48,9 @@ pub struct TunableTop {
 
 impl TunableTop {
     /// Copies the last `tuned_blocks` blocks and the head conv of `model`, topped by `head`.
-    pub fn from_model(model: &EfficientNetLite0, tuned_blocks: usize, head: PersonalHead) -> Self {
-        let first = BLOCK_COUNT - tuned_blocks.min(BLOCK_COUNT);
+    pub fn from_model(model: &EfficientNetLite, tuned_blocks: usize, head: PersonalHead) -> Self {
+        let count = model.blocks.len();
+        let first = count - tuned_blocks.min(count);
         Self {
             blocks: model.blocks[first..].to_vec(),
             head_conv: model.head_conv.clone(),
@@ -74,21 +75,22 @@ impl TunableTop {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        EfficientNetLite0::pool(self.head_conv.forward(x))
+        EfficientNetLite::pool(self.head_conv.forward(x))
     }
 }
 
 /// The frozen part: stem and every block before the tuned ones.
 ///
 /// # Shapes
-/// - `images`: `[batch, 3, 224, 224]`
-/// - output: activations entering block `16 - tuned_blocks`
+/// - `images`: `[batch, 3, size, size]`
+/// - output: activations entering block `blocks - tuned_blocks`
 pub fn frozen_prefix(
-    model: &EfficientNetLite0,
+    model: &EfficientNetLite,
     tuned_blocks: usize,
     images: Tensor<4>,
 ) -> Tensor<4> {
-    let first = BLOCK_COUNT - tuned_blocks.min(BLOCK_COUNT);
+    let count = model.blocks.len();
+    let first = count - tuned_blocks.min(count);
     let mut x = model.stem.forward(images);
     for block in &model.blocks[..first] {
         x = block.forward(x);
@@ -115,15 +117,12 @@ pub struct FineTuneConfig {
 
 fn batch_tensor(views: &[RgbImage], device: &Device) -> Tensor<4> {
     let pixels: Vec<f32> = views.iter().flat_map(normalise).collect();
-    Tensor::from_data(
-        TensorData::new(pixels, [views.len(), 3, INPUT_SIZE, INPUT_SIZE]),
-        device,
-    )
+    images(pixels, views.len(), device)
 }
 
 /// Mean (class-weighted) cross-entropy of `top` on the clean views of `photos`.
 pub async fn loss_on(
-    model: &EfficientNetLite0,
+    model: &EfficientNetLite,
     top: &TunableTop,
     views: &[RgbImage],
     labels: &[usize],
@@ -150,7 +149,7 @@ pub async fn loss_on(
 
 /// Trains `top` on augmented views of `photos`; `on_step(step, loss)` resolves to false to stop.
 pub async fn fine_tune<P: TrainingPhoto, F: Future<Output = bool>>(
-    model: &EfficientNetLite0,
+    model: &EfficientNetLite,
     top: TunableTop,
     photos: &[(P, usize)],
     classes: usize,
@@ -175,7 +174,7 @@ pub async fn fine_tune<P: TrainingPhoto, F: Future<Output = bool>>(
             .collect();
         let views: Vec<RgbImage> = picks
             .iter()
-            .map(|&i| random_view(&photos[i].0.image(), &mut rng))
+            .map(|&i| random_view(&photos[i].0.image(), model.backbone(), &mut rng))
             .collect();
         let frozen = frozen_prefix(model, tuned, batch_tensor(&views, &device)).autodiff();
         let targets = Tensor::from_data(

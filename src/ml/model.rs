@@ -1,4 +1,5 @@
-//! EfficientNet-Lite0 written as Burn modules, split so that later stages can reach its parts:
+//! EfficientNet-Lite (Lite0, Lite1 or Lite2: one definition, sized by `formats::shape`) written
+//! as Burn modules, split so that later stages can reach its parts:
 //! `features` (the Grad-CAM layer), `embed` (the vector the personal heads train on) and `head`.
 //!
 //! Batch-norm is folded into each convolution's weight and bias when the weights are converted
@@ -11,17 +12,19 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use crate::formats::shape::block_shapes;
-pub use crate::formats::shape::{BLOCK_COUNT, FEATURE_CHANNELS, IMAGENET_CLASSES, INPUT_SIZE};
+pub use crate::formats::backbone::Backbone;
+pub use crate::formats::shape::{FEATURE_CHANNELS, IMAGENET_CLASSES};
+use crate::formats::shape::{STEM_CHANNELS, block_count, block_shapes, head_channels_in};
 
 use super::depthwise::Depthwise;
 use super::gpu_kernels;
 use super::patches::Patches;
 use super::pointwise::Pointwise;
 
-/// Builds an EfficientNet-Lite0 with placeholder weights; `weights::load_imagenet` fills them.
+/// Builds an EfficientNet-Lite with placeholder weights; `weights::load_imagenet` fills them.
 #[derive(Config, Debug)]
-pub struct EfficientNetLite0Config {
+pub struct EfficientNetLiteConfig {
+    pub backbone: Backbone,
     /// Width of the classifier: 1000 for ImageNet, the number of classes for a personal head.
     #[config(default = "IMAGENET_CLASSES")]
     pub num_classes: usize,
@@ -259,34 +262,47 @@ impl MbConv {
 /// `batch` copies of one preprocessed photo as the model's input (benchmarks, warm-up checks).
 ///
 /// # Shapes
-/// - `pixels`: `3 * 224 * 224` values, as `preprocess` gives them
-/// - output: `[batch, 3, 224, 224]`
+/// - `pixels`: `3 * size * size` values, as `preprocess` gives them
+/// - output: `[batch, 3, size, size]`
 pub fn repeated_input(pixels: &[f32], batch: usize, device: &Device) -> Tensor<4> {
+    let size = side_of(pixels.len());
     let data: Vec<f32> = pixels
         .iter()
         .copied()
         .cycle()
         .take(pixels.len() * batch)
         .collect();
-    Tensor::from_data(
-        TensorData::new(data, [batch, 3, INPUT_SIZE, INPUT_SIZE]),
-        device,
-    )
+    Tensor::from_data(TensorData::new(data, [batch, 3, size, size]), device)
+}
+
+/// Side of the square images `values` holds (`3 * side * side` channel-major values each).
+pub fn side_of(values: usize) -> usize {
+    ((values / 3) as f64).sqrt().round() as usize
+}
+
+/// A batch of preprocessed photos, each `3 * side * side` values, as the model's input.
+///
+/// # Shapes
+/// - output: `[photos, 3, side, side]`
+pub fn images(pixels: Vec<f32>, photos: usize, device: &Device) -> Tensor<4> {
+    let side = side_of(pixels.len() / photos.max(1));
+    Tensor::from_data(TensorData::new(pixels, [photos, 3, side, side]), device)
 }
 
 #[derive(Module, Debug)]
-pub struct EfficientNetLite0 {
+pub struct EfficientNetLite {
     pub stem: ConvUnit,
     pub blocks: Vec<MbConv>,
     pub head_conv: ConvUnit,
     pub classifier: Linear,
 }
 
-impl EfficientNetLite0Config {
-    pub fn init(&self, device: &Device) -> EfficientNetLite0 {
-        let stem = ConvUnit::new(device, [3, 32], 3, 2, 1, true);
-        let mut blocks = Vec::with_capacity(BLOCK_COUNT);
-        for block in block_shapes() {
+impl EfficientNetLiteConfig {
+    pub fn init(&self, device: &Device) -> EfficientNetLite {
+        let stem = ConvUnit::new(device, [3, STEM_CHANNELS], 3, 2, 1, true);
+        let shapes = block_shapes(self.backbone);
+        let mut blocks = Vec::with_capacity(shapes.len());
+        for block in shapes {
             let hidden = block.channels_in * block.expand_ratio;
             let expand = (block.expand_ratio != 1)
                 .then(|| ConvUnit::new(device, [block.channels_in, hidden], 1, 1, 1, true));
@@ -304,10 +320,17 @@ impl EfficientNetLite0Config {
                 residual: block.residual(),
             });
         }
-        EfficientNetLite0 {
+        EfficientNetLite {
             stem,
             blocks,
-            head_conv: ConvUnit::new(device, [320, FEATURE_CHANNELS], 1, 1, 1, true),
+            head_conv: ConvUnit::new(
+                device,
+                [head_channels_in(self.backbone), FEATURE_CHANNELS],
+                1,
+                1,
+                1,
+                true,
+            ),
             classifier: LinearConfig::new(FEATURE_CHANNELS, self.num_classes)
                 .with_initializer(Initializer::Zeros)
                 .init(device),
@@ -315,12 +338,27 @@ impl EfficientNetLite0Config {
     }
 }
 
-impl EfficientNetLite0 {
+impl EfficientNetLite {
+    /// The backbone whose shapes this network has (its block count and the width into its head
+    /// conv tell them apart).
+    pub fn backbone(&self) -> Backbone {
+        let head_in = self.head_conv.conv.weight.lazy_shape().dims::<4>()[1];
+        Backbone::ALL
+            .into_iter()
+            .find(|&b| block_count(b) == self.blocks.len() && head_channels_in(b) == head_in)
+            .expect("every network is built from a backbone's config")
+    }
+
+    /// Side of the square input the backbone takes.
+    pub fn input_size(&self) -> usize {
+        self.backbone().input_size()
+    }
+
     /// The last convolutional feature map, after the head conv's ReLU6: the Grad-CAM layer.
     ///
     /// # Shapes
-    /// - `images`: `[batch, 3, 224, 224]`, normalised to [-1, 1] (see `preprocess`)
-    /// - output: `[batch, 1280, 7, 7]`
+    /// - `images`: `[batch, 3, size, size]`, normalised to [-1, 1] (see `preprocess`)
+    /// - output: `[batch, 1280, size / 32, size / 32]` (rounded up: 7, 8 or 9)
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
         let [batch, ..] = images.dims();
         // On the plain CPU device a batch runs one photo at a time: one thread gains nothing from
@@ -355,7 +393,7 @@ impl EfficientNetLite0 {
     /// The embedding a head classifies.
     ///
     /// # Shapes
-    /// - `images`: `[batch, 3, 224, 224]`
+    /// - `images`: `[batch, 3, size, size]`
     /// - output: `[batch, 1280]`
     pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
         Self::pool(self.features(images))
@@ -373,7 +411,7 @@ impl EfficientNetLite0 {
     /// Logits of a batch of preprocessed images.
     ///
     /// # Shapes
-    /// - `images`: `[batch, 3, 224, 224]`
+    /// - `images`: `[batch, 3, size, size]`
     /// - output: `[batch, num_classes]`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         self.head(self.embed(images))
@@ -386,8 +424,8 @@ mod tests {
 
     #[test]
     fn architecture_has_sixteen_blocks_with_the_reference_strides() {
-        let model = EfficientNetLite0Config::new().init(&Device::flex());
-        assert_eq!(model.blocks.len(), BLOCK_COUNT);
+        let model = EfficientNetLiteConfig::new(Backbone::Lite0).init(&Device::flex());
+        assert_eq!(model.blocks.len(), 16);
         let strided: Vec<usize> = model
             .blocks
             .iter()
@@ -403,15 +441,18 @@ mod tests {
     #[test]
     fn shapes_flow_from_image_to_logits() {
         let device = Device::flex();
-        let model = EfficientNetLite0Config::new()
-            .with_num_classes(3)
-            .init(&device);
-        let images = Tensor::<4>::zeros([2, 3, INPUT_SIZE, INPUT_SIZE], &device);
-        assert_eq!(
-            model.features(images.clone()).dims(),
-            [2, FEATURE_CHANNELS, 7, 7]
-        );
-        assert_eq!(model.forward(images).dims(), [2, 3]);
+        for (backbone, side) in [(Backbone::Lite0, 7), (Backbone::Lite2, 9)] {
+            let model = EfficientNetLiteConfig::new(backbone)
+                .with_num_classes(3)
+                .init(&device);
+            let size = backbone.input_size();
+            let images = Tensor::<4>::zeros([2, 3, size, size], &device);
+            assert_eq!(
+                model.features(images.clone()).dims(),
+                [2, FEATURE_CHANNELS, side, side]
+            );
+            assert_eq!(model.forward(images).dims(), [2, 3]);
+        }
     }
 
     /// A layer with random weights and bias in [-1, 1].
@@ -570,8 +611,8 @@ mod tests {
     fn a_batch_on_the_cpu_gives_each_photo_what_it_gets_alone_and_what_autodiff_gets() {
         use burn::tensor::Distribution::Uniform;
         let device = Device::flex();
-        let model = EfficientNetLite0Config::new().init(&device);
-        let shape = [3, 3, INPUT_SIZE, INPUT_SIZE];
+        let model = EfficientNetLiteConfig::new(Backbone::Lite0).init(&device);
+        let shape = [3, 3, 224, 224];
         let images = Tensor::<4>::random(shape, Uniform(-1.0, 1.0), &device);
         let batch = model.features(images.clone());
         assert_eq!(batch.dims(), [3, FEATURE_CHANNELS, 7, 7]);

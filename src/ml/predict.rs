@@ -5,7 +5,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
-use super::model::EfficientNetLite0;
+use super::model::EfficientNetLite;
 use super::readback::{ReadbackError, read_floats};
 
 /// One class and the model's confidence in it (softmax probability, 0..1).
@@ -21,7 +21,7 @@ pub struct ClassScore {
 /// - `images`: `[batch, 3, 224, 224]`
 /// - output: `batch` vectors of `num_classes` probabilities
 pub async fn probabilities(
-    model: &EfficientNetLite0,
+    model: &EfficientNetLite,
     images: Tensor<4>,
 ) -> Result<Vec<Vec<f32>>, ReadbackError> {
     probabilities_of_features(model, model.features(images)).await
@@ -32,10 +32,10 @@ pub async fn probabilities(
 /// # Shapes
 /// - `features`: `[batch, 1280, 7, 7]`
 pub async fn probabilities_of_features(
-    model: &EfficientNetLite0,
+    model: &EfficientNetLite,
     features: Tensor<4>,
 ) -> Result<Vec<Vec<f32>>, ReadbackError> {
-    let logits = model.head(EfficientNetLite0::pool(features));
+    let logits = model.head(EfficientNetLite::pool(features));
     let [_, classes] = logits.dims();
     let probs = read_floats(softmax(logits, 1)).await?;
     Ok(probs.chunks(classes).map(<[f32]>::to_vec).collect())

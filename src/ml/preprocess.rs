@@ -1,17 +1,20 @@
 //! Turns the bytes of a photo into the model's input: decode (EXIF orientation applied), RGB,
 //! the centre crop the model sees, scaled to [-1, 1].
 //!
-//! The reference recipe is "shorter side to 256, centre crop 224" (torchvision's ImageNet eval
-//! transform). We crop first, in the photo's own pixels, the square that recipe would keep
-//! (side = shorter side x 224/256), then resize it straight to 224: the same pixels at a fraction
-//! of the cost for big photos, and the crop box is what the saliency overlay is drawn over.
+//! The reference recipe is "shorter side to size + 32, centre crop size" (torchvision's ImageNet
+//! eval transform, 256 and 224 for Lite0; the EfficientNet reference's `CROP_PADDING` of 32 for
+//! Lite1's 240 and Lite2's 260). We crop first, in the photo's own pixels, the square that recipe
+//! would keep (side = shorter side x size / (size + 32)), then resize it straight to the
+//! backbone's size: the same pixels at a fraction of the cost for big photos, and the crop box is
+//! what the saliency overlay is drawn over.
 
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 use std::io::Cursor;
 
+pub use crate::formats::backbone::Backbone;
 pub use crate::formats::photo::{CropBox, DecodeError};
-use crate::formats::shape::{INPUT_MEAN, INPUT_SIZE, INPUT_STD};
+use crate::formats::shape::{INPUT_MEAN, INPUT_STD};
 
 /// Photos above this many pixels are refused before decoding (a 20000x20000 PNG would need
 /// 1.6 GB as RGBA). 100 MP covers every camera a person is likely to drop.
@@ -21,13 +24,13 @@ pub const PIXEL_BUDGET: u64 = 100_000_000;
 /// 16 bits per channel does not. The page's engine lives in a wasm memory of at most 4 GB.
 pub const ALLOC_BUDGET: u64 = 512 * MB;
 const MB: u64 = 1024 * 1024;
-/// torchvision's eval transform: resize to 256, crop 224.
-const CROP_FRACTION: f64 = 224.0 / 256.0;
+/// The eval transform's margin: resize to size + 32, crop size.
+const CROP_PADDING: f64 = 32.0;
 
 /// A photo ready for the model, and where its crop lies in the upright photo.
 #[derive(Debug, Clone)]
 pub struct Preprocessed {
-    /// `[3, 224, 224]`, channel-major, normalised.
+    /// `[3, size, size]` for the backbone's input size, channel-major, normalised.
     pub pixels: Vec<f32>,
     pub width: u32,
     pub height: u32,
@@ -136,10 +139,12 @@ pub fn encode_jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
     out
 }
 
-/// The centred square that "shorter side to 256, crop 224" keeps.
-pub fn centre_crop_box(width: u32, height: u32) -> CropBox {
+/// The centred square that "shorter side to size + 32, crop size" keeps.
+pub fn centre_crop_box(width: u32, height: u32, backbone: Backbone) -> CropBox {
     let shorter = width.min(height);
-    let side = ((f64::from(shorter) * CROP_FRACTION).round() as u32).clamp(1, shorter);
+    let size = backbone.input_size() as f64;
+    let fraction = size / (size + CROP_PADDING);
+    let side = ((f64::from(shorter) * fraction).round() as u32).clamp(1, shorter);
     CropBox {
         x: (width - side) / 2,
         y: (height - side) / 2,
@@ -147,12 +152,12 @@ pub fn centre_crop_box(width: u32, height: u32) -> CropBox {
     }
 }
 
-/// The crop the model sees, resized to 224x224 with an antialiasing bilinear filter.
-pub fn model_view(image: &RgbImage) -> (RgbImage, CropBox) {
-    let crop = centre_crop_box(image.width(), image.height());
+/// The crop the backbone sees, resized to its input size with an antialiasing bilinear filter.
+pub fn model_view(image: &RgbImage, backbone: Backbone) -> (RgbImage, CropBox) {
+    let crop = centre_crop_box(image.width(), image.height(), backbone);
     // A view, not a copy: the crop of a big photo is most of it.
     let square = image::imageops::crop_imm(image, crop.x, crop.y, crop.side, crop.side);
-    let size = INPUT_SIZE as u32;
+    let size = backbone.input_size() as u32;
     // `resize` copies when the crop already has the model's size.
     let view = image::imageops::resize(&*square, size, size, FilterType::Triangle);
     (view, crop)
@@ -170,10 +175,10 @@ pub fn normalise(image: &RgbImage) -> Vec<f32> {
     out
 }
 
-/// Bytes of a photo to the model's input.
-pub fn preprocess(bytes: &[u8]) -> Result<Preprocessed, DecodeError> {
+/// Bytes of a photo to the backbone's input.
+pub fn preprocess(bytes: &[u8], backbone: Backbone) -> Result<Preprocessed, DecodeError> {
     let image = decode(bytes)?;
-    let (view, crop) = model_view(&image);
+    let (view, crop) = model_view(&image, backbone);
     Ok(Preprocessed {
         pixels: normalise(&view),
         width: image.width(),
@@ -247,7 +252,7 @@ mod tests {
     #[test]
     fn centre_crop_keeps_the_middle_square_of_the_shorter_side() {
         assert_eq!(
-            centre_crop_box(400, 200),
+            centre_crop_box(400, 200, Backbone::Lite0),
             CropBox {
                 x: 112,
                 y: 12,
@@ -255,15 +260,24 @@ mod tests {
             }
         );
         assert_eq!(
-            centre_crop_box(256, 256),
+            centre_crop_box(256, 256, Backbone::Lite0),
             CropBox {
                 x: 16,
                 y: 16,
                 side: 224
             }
         );
+        // Lite2 keeps 260/292 of the shorter side: "resize to 292, crop 260".
         assert_eq!(
-            centre_crop_box(1, 1),
+            centre_crop_box(292, 400, Backbone::Lite2),
+            CropBox {
+                x: 16,
+                y: 70,
+                side: 260
+            }
+        );
+        assert_eq!(
+            centre_crop_box(1, 1, Backbone::Lite0),
             CropBox {
                 x: 0,
                 y: 0,
@@ -278,8 +292,12 @@ mod tests {
                 Rgb([0, 255, 0])
             }
         });
-        let (view, crop) = model_view(&image);
+        let (view, crop) = model_view(&image, Backbone::Lite0);
         assert_eq!(view.dimensions(), (224, 224));
+        assert_eq!(
+            model_view(&image, Backbone::Lite2).0.dimensions(),
+            (260, 260)
+        );
         assert!(crop.x >= 100 && crop.x + crop.side <= 300);
         assert!(view.pixels().all(|p| p[0] == 0 && p[1] == 255));
     }
@@ -304,8 +322,11 @@ mod tests {
     #[test]
     fn tiny_photo_is_upscaled_to_the_model_input() {
         let one = RgbImage::from_pixel(1, 1, Rgb([10, 20, 30]));
-        let p = preprocess(&encode(DynamicImage::ImageRgb8(one), ImageFormat::Png))
-            .expect("preprocess");
+        let p = preprocess(
+            &encode(DynamicImage::ImageRgb8(one), ImageFormat::Png),
+            Backbone::Lite0,
+        )
+        .expect("preprocess");
         assert_eq!(p.pixels.len(), 3 * 224 * 224);
         assert_eq!((p.width, p.height), (1, 1));
     }

@@ -15,7 +15,7 @@ use burn::tensor::Distribution;
 use image::ImageBuffer;
 use image::imageops::FilterType;
 
-use super::model::{EfficientNetLite0, INPUT_SIZE};
+use super::model::EfficientNetLite;
 use super::readback::{ReadbackError, read_floats};
 pub use crate::formats::records::SaliencyMethod;
 
@@ -30,13 +30,13 @@ pub trait Classifier {
     fn head(&self, pooled: Tensor<2>) -> Tensor<2>;
 }
 
-impl Classifier for EfficientNetLite0 {
+impl Classifier for EfficientNetLite {
     fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        EfficientNetLite0::features(self, images)
+        EfficientNetLite::features(self, images)
     }
 
     fn head(&self, pooled: Tensor<2>) -> Tensor<2> {
-        EfficientNetLite0::head(self, pooled)
+        EfficientNetLite::head(self, pooled)
     }
 }
 
@@ -65,7 +65,7 @@ impl SaliencyMap {
 /// Grad-CAM of `class` from a feature map, at the feature map's resolution (7 x 7), not normalised.
 ///
 /// # Shapes
-/// - `features`: `[1, 1280, h, w]` (from `EfficientNetLite0::features`, on the plain device)
+/// - `features`: `[1, 1280, h, w]` (from `EfficientNetLite::features`, on the plain device)
 /// - output: `h * w` values, row-major
 pub async fn grad_cam_raw(
     model: &impl Classifier,
@@ -74,7 +74,7 @@ pub async fn grad_cam_raw(
 ) -> Result<(usize, usize, Vec<f32>), ReadbackError> {
     let [_, _, h, w] = features.dims();
     let tracked = features.clone().autodiff().require_grad();
-    let logits = model.head(EfficientNetLite0::pool(tracked.clone()));
+    let logits = model.head(EfficientNetLite::pool(tracked.clone()));
     let score = logits.narrow(1, class, 1).sum();
     let grads = score.backward();
     let gradient = tracked.grad(&grads).ok_or_else(|| {
@@ -85,20 +85,22 @@ pub async fn grad_cam_raw(
     Ok((h, w, read_floats(cam).await?))
 }
 
-/// Grad-CAM of `class` upsampled to the 224 x 224 crop and scaled to 0..1.
+/// Grad-CAM of `class` upsampled to the `side` x `side` crop (the backbone's input size) and
+/// scaled to 0..1.
 pub async fn grad_cam(
     model: &impl Classifier,
     features: Tensor<4>,
     class: usize,
+    side: usize,
 ) -> Result<SaliencyMap, ReadbackError> {
     let (h, w, raw) = grad_cam_raw(model, features, class).await?;
-    Ok(normalise_to_max(upsample(&raw, w, h, INPUT_SIZE)))
+    Ok(normalise_to_max(upsample(&raw, w, h, side)))
 }
 
 /// SmoothGrad of `class` for one preprocessed image, scaled to 0..1 (99th percentile = 1).
 ///
 /// # Shapes
-/// - `image`: `[1, 3, 224, 224]`
+/// - `image`: `[1, 3, size, size]`
 pub async fn smooth_grad(
     model: &impl Classifier,
     image: Tensor<4>,
@@ -115,7 +117,7 @@ pub async fn smooth_grad(
     let noisy = (image.repeat_dim(0, samples) + noise)
         .autodiff()
         .require_grad();
-    let logits = model.head(EfficientNetLite0::pool(model.features(noisy.clone())));
+    let logits = model.head(EfficientNetLite::pool(model.features(noisy.clone())));
     let score = logits.narrow(1, class, 1).sum();
     let grads = score.backward();
     let gradient = noisy.grad(&grads).ok_or_else(|| {

@@ -1,5 +1,5 @@
 //! Loads Glimpse's weight file (f16 safetensors written by `scripts/convert_weights.py`) into an
-//! [`EfficientNetLite0`]. Every tensor is checked against the shape the architecture expects, so a
+//! [`EfficientNetLite`]. Every tensor is checked against the shape the architecture expects, so a
 //! wrong, truncated or tampered file is refused with a message instead of producing nonsense.
 
 use burn::module::Param;
@@ -7,8 +7,10 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use safetensors::SafeTensors;
 
-use super::model::{ConvUnit, EfficientNetLite0, EfficientNetLite0Config, IMAGENET_CLASSES};
-pub use crate::formats::records::WEIGHTS_FILE;
+use super::model::{
+    Backbone, ConvUnit, EfficientNetLite, EfficientNetLiteConfig, IMAGENET_CLASSES,
+};
+use crate::formats::shape::{block_count, head_channels_in};
 use crate::formats::tensor_file::{TensorError, read_floats};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +23,11 @@ pub enum WeightsError {
     TunedBlocks { tuned: usize, blocks: usize },
     #[error("the model has no classes")]
     NoClasses,
+    #[error(
+        "the weight file is not one of the EfficientNet-Lite backbones \
+         ({blocks} blocks, {head_in} channels into the head)"
+    )]
+    UnknownBackbone { blocks: usize, head_in: usize },
 }
 
 /// Reads tensors out of a safetensors buffer, widening f16 to f32.
@@ -92,8 +99,31 @@ impl<'a> WeightFile<'a> {
     }
 }
 
-/// Builds the ImageNet model from the bytes of the shipped weight file.
-pub fn load_imagenet(bytes: &[u8], device: &Device) -> Result<EfficientNetLite0, WeightsError> {
+/// Which backbone a weight file holds, from its shapes: the number of blocks and the channels
+/// into the head conv tell Lite0, Lite1 and Lite2 apart (and any file with Glimpse's tensor
+/// names, an exported whole network included, carries them).
+pub fn backbone_of(bytes: &[u8]) -> Result<Backbone, WeightsError> {
+    let tensors =
+        SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
+    let blocks = (0..)
+        .take_while(|i| {
+            tensors
+                .tensor(&format!("blocks.{i}.depthwise.weight"))
+                .is_ok()
+        })
+        .count();
+    let head_in = tensors
+        .tensor("head_conv.weight")
+        .map(|t| t.shape().get(1).copied().unwrap_or(0))
+        .unwrap_or(0);
+    Backbone::ALL
+        .into_iter()
+        .find(|&b| block_count(b) == blocks && head_channels_in(b) == head_in)
+        .ok_or(WeightsError::UnknownBackbone { blocks, head_in })
+}
+
+/// Builds the ImageNet model from the bytes of a converted weight file.
+pub fn load_imagenet(bytes: &[u8], device: &Device) -> Result<EfficientNetLite, WeightsError> {
     load_network(bytes, IMAGENET_CLASSES, device)
 }
 
@@ -103,12 +133,12 @@ pub fn load_network(
     bytes: &[u8],
     classes: usize,
     device: &Device,
-) -> Result<EfficientNetLite0, WeightsError> {
+) -> Result<EfficientNetLite, WeightsError> {
     if classes == 0 {
         return Err(WeightsError::NoClasses);
     }
     let file = WeightFile::parse(bytes, device)?;
-    let mut model = EfficientNetLite0Config::new()
+    let mut model = EfficientNetLiteConfig::new(backbone_of(bytes)?)
         .with_num_classes(classes)
         .init(device);
     file.conv("stem", &mut model.stem)?;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::formats::backbone::Backbone;
 use crate::formats::photo::DecodeError;
 use crate::formats::project_file::ProjectFileError;
 
@@ -46,6 +47,12 @@ pub enum EngineError {
     /// A stored or imported personal model that does not fit the network.
     #[error("the model in the file is unusable: {0}")]
     UnusableModel(String),
+    /// A personal model trained on another backbone than the one running: its head reads
+    /// another network's embeddings.
+    #[error(
+        "the model was trained on {model}; switch the backbone to {model} to use it (running: {running})"
+    )]
+    WrongBackbone { model: Backbone, running: Backbone },
     #[error(transparent)]
     ProjectFile(#[from] ProjectFileError),
     /// A project file's photo (numbered from 1) that does not decode.

@@ -496,6 +496,7 @@ mod tests {
             Request::RemoveExample { id: 3 },
             Request::Reset,
             Request::LoadModel(Box::new(SavedModel {
+                backbone: crate::formats::backbone::Backbone::Lite2,
                 weights: Vec::new(),
                 tuned_blocks: 0,
                 summary,

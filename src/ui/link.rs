@@ -8,6 +8,7 @@ use std::rc::Rc;
 use gloo_worker::{Spawnable, WorkerBridge};
 
 use super::remote::RemoteEngine;
+use crate::formats::backbone::Backbone;
 use crate::model_state::ModelState;
 use crate::protocol::{BackendKind, Request, Response, SavedModel};
 
@@ -28,24 +29,32 @@ pub(super) struct EngineLink {
     owed: Cell<u32>,
     /// What the engine runs on; a restart after a lost GPU may fall back from it.
     kind: Cell<BackendKind>,
+    /// The network every worker started from here loads.
+    backbone: Cell<Backbone>,
     model: RefCell<ModelState>,
     on_response: OnResponse,
 }
 
 impl EngineLink {
-    pub(super) fn new(kind: BackendKind, on_response: OnResponse) -> Self {
+    pub(super) fn new(kind: BackendKind, backbone: Backbone, on_response: OnResponse) -> Self {
         Self {
             bridge: RefCell::new(None),
             serials: Cell::new(0),
             owed: Cell::new(0),
             kind: Cell::new(kind),
+            backbone: Cell::new(backbone),
             model: RefCell::default(),
             on_response,
         }
     }
 
-    /// Starts a worker and asks it to load the model on `kind`.
+    /// Starts a worker and asks it to load the link's backbone on `kind`.
     pub(super) fn spawn(&self, kind: BackendKind) -> Link {
+        self.spawn_with(kind, self.backbone.get())
+    }
+
+    /// Starts a worker and asks it to load `backbone` on `kind`.
+    pub(super) fn spawn_with(&self, kind: BackendKind, backbone: Backbone) -> Link {
         let serial = self.serials.get() + 1;
         self.serials.set(serial);
         let on_response = Rc::clone(&self.on_response);
@@ -58,7 +67,7 @@ impl EngineLink {
             .spawn(WORKER_SCRIPT);
         bridge.send(Request::Init {
             backend: kind,
-            weights_url: weights_url(),
+            weights_url: weights_url(backbone),
             count_gpu_work: super::bench_hook::wanted(),
             fused_gpu_kernels: super::bench_hook::fused_gpu_kernels(),
         });
@@ -124,12 +133,21 @@ impl EngineLink {
     pub(super) fn set_kind(&self, kind: BackendKind) {
         self.kind.set(kind);
     }
+
+    pub(super) fn backbone(&self) -> Backbone {
+        self.backbone.get()
+    }
+
+    /// Workers started from now on load `backbone`.
+    pub(super) fn set_backbone(&self, backbone: Backbone) {
+        self.backbone.set(backbone);
+    }
 }
 
 /// The weights sit next to the page; an absolute URL because the worker resolves relative URLs
 /// against its own script.
-fn weights_url() -> String {
-    let file = crate::formats::records::WEIGHTS_FILE;
+fn weights_url(backbone: Backbone) -> String {
+    let file = backbone.weights_file();
     let base = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.base_uri().ok().flatten());

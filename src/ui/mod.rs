@@ -1,6 +1,10 @@
 //! The page: Leptos components that talk to the engine only through `client` (the protocol).
 
 mod add_to_class;
+mod backbone_compare;
+mod backbone_comparison;
+mod backbone_picker;
+mod backbone_switch;
 mod backend_race;
 mod bench_hook;
 mod camera;
@@ -29,6 +33,7 @@ mod teach;
 use leptos::prelude::*;
 
 use crate::protocol::BackendChoice;
+use backbone_picker::BackbonePicker;
 use client::{EngineClient, ModelStatus};
 use drop_zone::DropZone;
 use files::pasted_files;
@@ -66,6 +71,7 @@ fn App() -> impl IntoView {
     let cards = client.with_value(|c| c.cards.cards);
     let race = client.with_value(|c| c.race_state);
     let workers = client.with_value(|c| c.pool.working);
+    let backbone = client.with_value(|c| c.backbone.current);
 
     // Pasting an image anywhere on the page adds it, like dropping it.
     let paste = window_event_listener(leptos::ev::paste, move |event| {
@@ -104,6 +110,7 @@ fn App() -> impl IntoView {
                 <p class="tagline">"Private image classification. Your photos never leave this device."</p>
             </div>
             <StatusBar status=status race=race workers=workers />
+            <BackbonePicker />
         </header>
         <main>
             {move || notice.get().map(|text| view! {
@@ -131,7 +138,7 @@ fn App() -> impl IntoView {
             <TeachPanel />
         </main>
         <footer>
-            "EfficientNet-Lite0 (ImageNet-1k) running in your browser with Burn. "
+            {move || format!("{} (ImageNet-1k) running in your browser with Burn. ", backbone.get())}
             "Nothing is uploaded. "
             <span data-testid="offline-ready" data-ready=move || offline.ready.get().to_string()>
                 {move || if offline.ready.get() { "Ready to work offline." } else { "" }}

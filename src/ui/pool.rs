@@ -128,6 +128,20 @@ impl Pool {
         }
     }
 
+    /// Lets every helper go (they run another backbone than the engine now) and answers their
+    /// slots; the pool starts again when it is next wanted.
+    pub(super) fn let_go_all(&self) -> Vec<u32> {
+        let slots = self
+            .helpers
+            .borrow_mut()
+            .drain(..)
+            .map(|h| h.slot)
+            .collect();
+        self.started.set(false);
+        self.count();
+        slots
+    }
+
     /// Lets helper `slot` go: its answers are ignored from now on.
     pub(super) fn let_go(&self, slot: u32) {
         self.helpers.borrow_mut().retain(|h| h.slot != slot);

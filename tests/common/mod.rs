@@ -83,8 +83,21 @@ pub fn engine_with_examples(per_class: usize) -> (Engine, Vec<(u32, usize)>) {
 
 /// An engine that has embedded `photos` (class, file bytes) as training photos.
 pub fn engine_with_photos(photos: Vec<(usize, Vec<u8>)>) -> (Engine, Vec<(u32, usize)>) {
+    engine_on(glimpse::ml::model::Backbone::Lite0, photos)
+}
+
+/// An engine of `backbone` that has embedded `photos` (class, file bytes) as training photos.
+pub fn engine_on(
+    backbone: glimpse::ml::model::Backbone,
+    photos: Vec<(usize, Vec<u8>)>,
+) -> (Engine, Vec<(u32, usize)>) {
+    let weights = format!(
+        "{}/weights/{}",
+        env!("CARGO_MANIFEST_DIR"),
+        backbone.weights_file()
+    );
     let mut engine =
-        Engine::new(Device::flex(), &std::fs::read(WEIGHTS).expect("weights")).expect("engine");
+        Engine::new(Device::flex(), &std::fs::read(weights).expect("weights")).expect("engine");
     let mut labelled = Vec::new();
     for (i, (label, bytes)) in photos.into_iter().enumerate() {
         let id = 1000 + i as u32;
@@ -150,7 +163,13 @@ pub fn sample_photos(crops: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
 pub fn embed_photos(engine: &Engine, photos: &[(usize, Vec<u8>)]) -> Vec<Vec<f32>> {
     let views: Vec<RgbImage> = photos
         .iter()
-        .map(|(_, bytes)| glimpse::ml::preprocess::model_view(&decode(bytes).expect("decode")).0)
+        .map(|(_, bytes)| {
+            glimpse::ml::preprocess::model_view(
+                &decode(bytes).expect("decode"),
+                glimpse::ml::model::Backbone::Lite0,
+            )
+            .0
+        })
         .collect();
     block_on(glimpse::engine::teach::embed_views(
         engine.model(),

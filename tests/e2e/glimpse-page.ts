@@ -246,16 +246,18 @@ export async function exportedResults(page: Page, name: string): Promise<Record<
  * What onnxruntime (Python, the environment of scripts/onnx-venv.sh) reads from an exported ONNX
  * file: the class names in its metadata, its output's name, and its output for a batch of two.
  */
-export function onnxSummary(file: string): { classes: string[]; output: string; shape: number[]; sums: number[] } {
+export function onnxSummary(file: string): { classes: string[]; output: string; shape: number[]; sums: number[]; backbone: string; side: number } {
   const cache = process.env.GLIMPSE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'glimpse');
   const python = process.env.GLIMPSE_ONNX_PYTHON ?? path.join(cache, 'onnx-venv', 'bin', 'python');
   const script = [
     'import json, sys, numpy as np, onnxruntime as ort',
     's = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])',
-    '(p,) = s.run(["probabilities"], {"input": np.zeros((2, 3, 224, 224), np.float32)})',
+    'side = s.get_inputs()[0].shape[-1]',
+    '(p,) = s.run(["probabilities"], {"input": np.zeros((2, 3, side, side), np.float32)})',
     'meta = s.get_modelmeta().custom_metadata_map',
     'print(json.dumps({"classes": json.loads(meta["classes"]), "output": s.get_outputs()[0].name,',
-    '                  "shape": list(p.shape), "sums": [round(float(x), 4) for x in p.sum(1)]}))',
+    '                  "shape": list(p.shape), "sums": [round(float(x), 4) for x in p.sum(1)],',
+    '                  "backbone": meta.get("backbone"), "side": side}))',
   ].join('\n');
   return JSON.parse(execFileSync(python, ['-c', script, file]).toString());
 }

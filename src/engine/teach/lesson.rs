@@ -18,7 +18,7 @@ use crate::formats::records::{
     HeadSearch, HeldOut, TrainMode, TrainProgress, TrainSettings, TrainingSummary,
 };
 use crate::ml::fine_tune::{FineTuneConfig, TrainingPhoto, TunableTop, fine_tune, frozen_prefix};
-use crate::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
+use crate::ml::model::{EfficientNetLite, FEATURE_CHANNELS, images};
 use crate::ml::personal_head::{
     EpochReport, Examples, HeadTrainingConfig, PersonalHead, TrainedHead, logits_of, train_head,
 };
@@ -41,7 +41,7 @@ const JUDGES_PER_CLASS: usize = 200;
 /// Trains a personal model. `progress` streams reports and resolves to false to cancel (the best
 /// model so far is kept).
 pub async fn train<F: Future<Output = bool>>(
-    base: &EfficientNetLite0,
+    base: &EfficientNetLite,
     device: &Device,
     classes: Vec<String>,
     labelled: &[(u32, usize)],
@@ -99,6 +99,7 @@ pub async fn train<F: Future<Output = bool>>(
         Some(top) => top.head = top.head.clone().divided_by(calibration.temperature),
     }
     let personal = PersonalModel {
+        backbone: base.backbone(),
         classes: classes.clone(),
         head,
         top,
@@ -232,7 +233,7 @@ impl<'a> Labelled<'a> {
 
 /// A run in progress: what every step needs.
 struct Lesson<'a, P> {
-    base: &'a EfficientNetLite0,
+    base: &'a EfficientNetLite,
     device: &'a Device,
     data: Labelled<'a>,
     classes: usize,
@@ -539,12 +540,12 @@ impl<F: Future<Output = bool>, P: FnMut(TrainProgress) -> F> Lesson<'_, P> {
         for chunk in indices.chunks(4) {
             let pixels: Vec<f32> = chunk
                 .iter()
-                .flat_map(|&i| normalise(&model_view(&self.data.examples[i].photo.image()).0))
+                .flat_map(|&i| {
+                    let image = self.data.examples[i].photo.image();
+                    normalise(&model_view(&image, self.base.backbone()).0)
+                })
                 .collect();
-            let batch = Tensor::<4>::from_data(
-                TensorData::new(pixels, [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE]),
-                self.device,
-            );
+            let batch = images(pixels, chunk.len(), self.device);
             let embedding = top.embed(frozen_prefix(self.base, top.blocks.len(), batch));
             let both = Tensor::cat(vec![top.head.forward(embedding.clone()), embedding], 1);
             // One read for both: on a GPU each read-back waits for the queue.

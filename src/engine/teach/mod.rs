@@ -22,7 +22,7 @@ pub use crate::formats::records::{
 };
 use crate::ml::augment::random_view;
 use crate::ml::fine_tune::{TrainingPhoto, TunableTop, frozen_prefix};
-use crate::ml::model::{EfficientNetLite0, FEATURE_CHANNELS, INPUT_SIZE};
+use crate::ml::model::{Backbone, EfficientNetLite, FEATURE_CHANNELS, images};
 use crate::ml::personal_head::{EpochReport, PersonalHead};
 use crate::ml::preprocess::{DecodeError, decode, encode_jpeg, model_view, normalise};
 use crate::ml::readback::{ReadbackError, read_floats};
@@ -117,6 +117,8 @@ impl TrainProgress {
 
 /// The trained personal classifier.
 pub struct PersonalModel {
+    /// The network its embeddings come from: it runs on no other.
+    pub backbone: Backbone,
     pub classes: Vec<String>,
     pub head: PersonalHead,
     /// Fine-tuned last blocks, in "head + last blocks" mode.
@@ -146,8 +148,8 @@ impl PersonalModel {
     /// Last conv features under this model (the tuned blocks' when there are some).
     ///
     /// # Shapes
-    /// - `images`: `[batch, 3, 224, 224]`; output `[batch, 1280, 7, 7]`
-    pub fn features(&self, base: &EfficientNetLite0, images: Tensor<4>) -> Tensor<4> {
+    /// - `images`: `[batch, 3, size, size]`; output `[batch, 1280, size / 32, size / 32]`
+    pub fn features(&self, base: &EfficientNetLite, images: Tensor<4>) -> Tensor<4> {
         match &self.top {
             None => base.features(images),
             Some(top) => {
@@ -169,20 +171,16 @@ impl PersonalModel {
     }
 }
 
-/// Embeddings of 224 x 224 views, a few at a time.
+/// Embeddings of views at the backbone's input size, a few at a time.
 pub async fn embed_views(
-    model: &EfficientNetLite0,
+    model: &EfficientNetLite,
     views: &[RgbImage],
     device: &Device,
 ) -> Result<Vec<Vec<f32>>, ReadbackError> {
     let mut out = Vec::with_capacity(views.len());
     for chunk in views.chunks(4) {
         let pixels: Vec<f32> = chunk.iter().flat_map(normalise).collect();
-        let batch = Tensor::<4>::from_data(
-            TensorData::new(pixels, [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE]),
-            device,
-        );
-        let flat = read_floats(model.embed(batch)).await?;
+        let flat = read_floats(model.embed(images(pixels, chunk.len(), device))).await?;
         out.extend(flat.chunks(FEATURE_CHANNELS).map(<[f32]>::to_vec));
     }
     Ok(out)
@@ -192,14 +190,15 @@ pub async fn embed_views(
 /// makes the copies that are kept of it: the example an engine trains on, and what the page
 /// stores (the same JPEG, a thumbnail, the embeddings).
 pub async fn make_example(
-    model: &EfficientNetLite0,
+    model: &EfficientNetLite,
     image: &RgbImage,
     seed: u64,
     device: &Device,
 ) -> Result<(Example, KeptExample), ReadbackError> {
     let mut rng = SplitMix64::new(seed);
-    let mut views = vec![model_view(image).0];
-    views.extend((0..AUGMENTED_VIEWS).map(|_| random_view(image, &mut rng)));
+    let backbone = model.backbone();
+    let mut views = vec![model_view(image, backbone).0];
+    views.extend((0..AUGMENTED_VIEWS).map(|_| random_view(image, backbone, &mut rng)));
     let embeddings = embed_views(model, &views, device).await?;
     let side = KEPT_SIDE;
     let small =
@@ -247,7 +246,7 @@ pub fn warnings(classes: &[String], counts: &[usize]) -> Vec<String> {
 
 /// A personal model seen as a classifier, for prediction and saliency.
 pub struct PersonalClassifier<'a> {
-    pub base: &'a EfficientNetLite0,
+    pub base: &'a EfficientNetLite,
     pub personal: &'a PersonalModel,
 }
 

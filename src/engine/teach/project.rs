@@ -60,6 +60,7 @@ pub async fn project_from_folder(
 ) -> (Project, ImportReport) {
     let mut import = FolderImport::new(name, paths.iter().map(String::as_str), [], []);
     let mut project = Project {
+        backbone: engine.backbone(),
         classes: Vec::new(),
         photos: Vec::new(),
         model: None,

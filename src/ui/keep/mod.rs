@@ -21,6 +21,7 @@ use super::files::{blob_url, download, now_iso, read_file, today};
 use super::link::EngineLink;
 use super::photo_ids::PhotoIds;
 use super::teach::state::{ExampleState, Teach, TeachExample, TrainingState};
+use crate::formats::backbone::Backbone;
 use crate::formats::project_file::{self as project_file, Project, ProjectExample};
 use crate::protocol::{ByteBuf, EngineError, KeptExample, Request, SavedModel};
 use crate::store::{self, ClassRecord, ExampleRecord, Listing, Snapshot, Store, StoreError};
@@ -74,7 +75,12 @@ pub struct Keeper {
     hosted_snapshot: RefCell<Option<Snapshot>>,
     /// The engine is checking the hosted project (not an import).
     hosted_checking: Cell<bool>,
+    /// Restarts the engine on another backbone (the client's): work of another backbone than
+    /// the engine's is shown only once the engine runs it.
+    respawn: RefCell<Option<Respawn>>,
 }
+
+type Respawn = Box<dyn Fn(Backbone)>;
 
 impl Keeper {
     pub(super) fn new(
@@ -105,7 +111,13 @@ impl Keeper {
             hosted: RwSignal::new(None),
             hosted_snapshot: RefCell::new(None),
             hosted_checking: Cell::new(false),
+            respawn: RefCell::new(None),
         }
+    }
+
+    /// How the keeper has the engine restarted on another backbone.
+    pub(super) fn on_respawn(&self, respawn: impl Fn(Backbone) + 'static) {
+        *self.respawn.borrow_mut() = Some(Box::new(respawn));
     }
 
     fn store(&self) -> Option<Rc<Store>> {
@@ -260,12 +272,19 @@ impl Keeper {
     /// embedding until the engine has them back. Answers the hand-over the photos belong to.
     fn show(self: &Rc<Self>, listing: Listing) -> u32 {
         let Listing {
+            backbone,
             classes,
             photos,
             model,
             use_personal,
             settings,
         } = listing;
+        if backbone != self.link.backbone()
+            && let Some(respawn) = self.respawn.borrow().as_ref()
+        {
+            // What follows goes to the new engine, queued behind its start.
+            respawn(backbone);
+        }
         self.link.send(Request::Reset);
         // Training photos still waiting belong to the classes being replaced.
         self.queue
@@ -433,6 +452,7 @@ impl Keeper {
             .collect();
         let classes = self.teach.classes.get_untracked();
         Ok(Project {
+            backbone: self.link.backbone(),
             classes: classes.iter().map(|c| c.name.get_untracked()).collect(),
             photos,
             model: self.saved_model.borrow().clone(),
@@ -565,6 +585,7 @@ impl Keeper {
             })
             .collect();
         Snapshot {
+            backbone: project.backbone,
             classes,
             photos,
             use_personal: project.model.is_some(),
@@ -612,12 +633,16 @@ impl Keeper {
         let keeper = Rc::clone(self);
         wasm_bindgen_futures::spawn_local(async move {
             if let Some(store) = keeper.store()
-                && let Err(e) = store.clear_all().await
+                && let Err(e) = store.clear_all(keeper.link.backbone()).await
             {
                 keeper.error.set(Some(format!("nothing was cleared: {e}")));
                 return;
             }
-            keeper.apply_snapshot(Snapshot::default());
+            // Nothing is left that belongs to a backbone: the engine's stays.
+            keeper.apply_snapshot(Snapshot {
+                backbone: keeper.link.backbone(),
+                ..Snapshot::default()
+            });
             keeper.import.set(ImportState::Idle);
             keeper.usage.refresh().await;
         });
@@ -707,6 +732,72 @@ impl Keeper {
             .await
     }
 
+    /// The training photos that are kept.
+    pub(super) fn kept_ids(&self) -> HashSet<u32> {
+        self.kept.borrow().clone()
+    }
+
+    /// Hands `take` the kept copy of each kept photo that `wanted` picks, one at a time.
+    pub(super) async fn each_kept_where(
+        &self,
+        wanted: impl Fn(u32) -> bool,
+        mut take: impl FnMut(u32, KeptExample),
+    ) -> Result<(), StoreError> {
+        self.each_kept(|id, kept| {
+            if wanted(id) {
+                take(id, kept);
+            }
+        })
+        .await
+    }
+
+    /// The photos are embedded on `backbone` (`embeddings` by id) by the engine about to take
+    /// over: kept under it, in one transaction (the old embeddings stay if it fails).
+    pub(super) async fn rebase(
+        &self,
+        backbone: Backbone,
+        embeddings: HashMap<u32, Vec<f32>>,
+    ) -> Result<(), StoreError> {
+        if let Some(store) = self.store().filter(|_| self.writes()) {
+            store.rebase(backbone, &embeddings).await?;
+        }
+        for (id, kept) in self.held.borrow_mut().iter_mut() {
+            if let Some(values) = embeddings.get(id) {
+                kept.embeddings.clone_from(values);
+            }
+        }
+        Ok(())
+    }
+
+    /// Shows the work again and hands it to the engine, as at start: after the engine changed
+    /// backbone, with that backbone's own model if it has one.
+    pub(super) fn reload(self: &Rc<Self>) {
+        let keeper = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let Some(store) = keeper.store().filter(|_| keeper.writes()) else {
+                // Nothing stored: the page holds the photos; a model belongs to the old backbone.
+                *keeper.saved_model.borrow_mut() = None;
+                keeper.teach.personal_ready.set(false);
+                keeper.teach.use_personal.set(false);
+                keeper.teach.training.set(TrainingState::Idle);
+                keeper.link.send(Request::Reset);
+                keeper.link.send(Request::UseModel { personal: false });
+                let hand_over = keeper.next_hand_over();
+                keeper.stream_to_engine(hand_over).await;
+                return;
+            };
+            match store.list().await {
+                Ok(listing) => {
+                    let hand_over = keeper.show(listing);
+                    keeper.stream_to_engine(hand_over).await;
+                }
+                Err(e) => keeper
+                    .error
+                    .set(Some(format!("your saved work could not be read: {e}"))),
+            }
+        });
+    }
+
     /// A trained model, from the engine that trained it: kept, and used once loaded.
     pub(super) fn trained(&self, saved: SavedModel) {
         self.keep_model(saved);
@@ -731,7 +822,7 @@ impl Keeper {
     /// The model that gave an answer, as the results table names it.
     pub(super) fn model_name(&self, personal: bool) -> String {
         if !personal {
-            return "ImageNet (EfficientNet-Lite0)".into();
+            return format!("ImageNet ({})", self.link.backbone());
         }
         let trained_at = self
             .saved_model

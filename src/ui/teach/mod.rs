@@ -13,6 +13,7 @@ mod worth_labelling;
 
 use leptos::prelude::*;
 
+use super::backbone_comparison::BackboneComparison;
 use super::client::use_client;
 use crate::protocol::{BackendKind, TrainMode, TrainSettings};
 use bucket::ClassBucket;
@@ -230,6 +231,7 @@ pub fn TeachPanel() -> impl IntoView {
                 TrainingState::Done(summary) => Some(view! { <TrainingReport summary=*summary /> }),
                 _ => None,
             }}
+            <BackboneComparison can_compare=Signal::derive(move || restored.get() && readiness().can_train()) />
             <KeepPanel />
         </section>
     }

@@ -9,12 +9,17 @@
 //! (`recovery.rs`, `work_queue.rs`). Training photos are embedded by the engine and the helpers of
 //! the page's pool (`pool.rs`), `IN_FLIGHT` at a time each.
 
+mod backbone;
+mod compare;
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
 
+use super::backbone_compare::BackboneCompare;
+use super::backbone_switch::BackboneSwitch;
 use super::backend_race::{BackendRace, RaceState, Trainer, kept_verdict};
 use super::bench_hook::BenchHook;
 use super::cards::{CardState, Cards, OverlayChoice};
@@ -61,6 +66,12 @@ pub struct EngineClient {
     pub folder_import: Rc<FolderImporter>,
     /// The engine that answers the person.
     link: Rc<EngineLink>,
+    /// The backbone it runs, and a change of it under way (`backbone.rs`).
+    pub backbone: Rc<BackboneSwitch>,
+    /// The kept photos are being read for the engine being switched to.
+    switch_reading: Cell<bool>,
+    /// The backbones compared on the person's photos (`compare.rs`).
+    pub compare: Rc<BackboneCompare>,
     /// Helpers that embed training photos beside the engine.
     pub pool: Rc<Pool>,
     /// Photos waiting for the engine, and those it holds (`work_queue`).
@@ -106,10 +117,12 @@ impl EngineClient {
             BackendChoice::WebGpu => BackendKind::WebGpu,
             BackendChoice::Cpu | BackendChoice::Auto => BackendKind::Cpu,
         };
+        let backbone = Rc::new(BackboneSwitch::new());
         let client = Rc::new_cyclic(|weak: &Weak<Self>| {
             let weak = weak.clone();
             let link = Rc::new(EngineLink::new(
                 kind,
+                backbone.current.get_untracked(),
                 Rc::new(move |serial, response| {
                     if let Some(client) = weak.upgrade() {
                         client.on_engine_response(serial, response);
@@ -134,6 +147,9 @@ impl EngineClient {
                 live: super::live::Live::default(),
                 pool,
                 link,
+                backbone,
+                switch_reading: Cell::new(false),
+                compare: Rc::new(BackboneCompare::new()),
                 queue,
                 ids,
                 recovery: Recovery::default(),
@@ -154,6 +170,12 @@ impl EngineClient {
         });
         client.link.start();
         mark("glimpse-worker-spawned");
+        let weak = Rc::downgrade(&client);
+        client.keeper.on_respawn(move |backbone| {
+            if let Some(client) = weak.upgrade() {
+                client.respawn_on(backbone);
+            }
+        });
         client.keeper.restore_saved();
         client.bench.expose();
         if choice == BackendChoice::Auto {
@@ -166,6 +188,10 @@ impl EngineClient {
         if self.link.answers(serial, &response) {
             self.on_response(response);
             self.take_over_when_quiet();
+        } else if self.backbone.serial() == Some(serial) {
+            self.on_switch_response(response);
+        } else if self.compare.serial() == Some(serial) {
+            self.on_compare_response(response);
         } else if self.race.contender_serial() == Some(serial) {
             self.on_contender_response(response);
         } else if self.trainer_serial() == Some(serial) {
@@ -520,6 +546,10 @@ impl EngineClient {
         if let Ok(classification) = &result {
             let model = self.keeper.model_name(classification.personal);
             self.cards.answered_by(id, model);
+            if worker == ENGINE {
+                self.backbone
+                    .answered(self.link.kind(), classification.elapsed_ms);
+            }
         }
         self.cards.set_state(
             id,
