@@ -145,7 +145,7 @@ test('teach on CPU: three classes of ten photos, held-out accuracy, personal pre
   await expect(page.getByTestId('retrain-suggestion')).toHaveCount(0);
   // The personal model as ONNX, as the page offers it: onnxruntime reads its classes and runs it.
   const onnx = onnxSummary(await download(page, 'export-onnx', 'teach.onnx'));
-  expect(onnx).toEqual({ classes: NAMES, output: 'probabilities', shape: [2, 3], sums: [1, 1] });
+  expect(onnx).toEqual({ classes: NAMES, output: 'probabilities', shape: [2, 3], sums: [1, 1], backbone: 'lite0', side: 224 });
   await glimpse.screenshot(testInfo, 'teach-cpu');
 
   // Back to the ImageNet model.
