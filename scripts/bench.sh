@@ -8,6 +8,9 @@
 #   gpu-work          WebGPU dispatches, submits, read-backs and pipelines per forward pass
 #   memory            engine memory over 500 consecutive photos
 #   many-photos       a labelled folder of PHOTOS (default 500) photos: 1 worker vs the pool
+#   backbones-page    Lite0, Lite1 and Lite2 in the page: latency per backend, bytes
+#   backbones-native-cpu  the same natively (examples/backbone_bench.rs), with each backbone's
+#                     held-out accuracy on the textures and two Fashion-MNIST triples
 # BENCH_RUNS (default 30) and BENCH_WARMUP (default 3) set the latency runs; BENCH_BACKENDS
 # (default cpu,webgpu) the paths.
 set -euo pipefail
@@ -15,4 +18,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 trunk build --release
 scripts/onnx.sh
-E2E_DIR=bench npx playwright test compare gpu-work first-prediction teach-timings memory many-photos
+E2E_DIR=bench npx playwright test compare gpu-work first-prediction teach-timings memory many-photos backbones
+cargo run --release --example backbone_bench -- --json bench/results/backbones-native-cpu.json

@@ -10,7 +10,10 @@ use glimpse::protocol::TrainingSummary;
 
 mod common;
 
-use common::{CLASSES, crops, engine_with_examples, engine_with_photos, fashion_items};
+use common::{
+    CLASSES, accuracy_on, crops, engine_with_examples, engine_with_photos, fashion_items,
+    split_per_class,
+};
 
 /// Training seeds the CPU backend's one random generator: runs in this binary's test threads
 /// take turns, or a run would not repeat.
@@ -30,19 +33,6 @@ fn train(
     block_on(engine.train(names, labelled, &settings, |_| async { true }))
         .expect("train")
         .summary
-}
-
-/// Share of `photos` (class, file) the engine's active model gets right.
-fn accuracy_on(engine: &Engine, photos: &[(usize, Vec<u8>)], names: &[&str]) -> f64 {
-    let right = photos
-        .iter()
-        .enumerate()
-        .filter(|(i, (label, bytes))| {
-            let answer = block_on(engine.classify(50_000 + *i as u32, bytes)).expect("classify");
-            answer.predictions[0].label == names[*label]
-        })
-        .count();
-    right as f64 / photos.len() as f64
 }
 
 fn describe(name: &str, summary: &TrainingSummary) {
@@ -108,16 +98,7 @@ fn auto_on_textures_picks_no_worse_than_the_default_and_repeats_with_the_seed() 
 fn auto_on_fashion_items_picks_no_worse_than_the_default() {
     let _alone = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let names = ["trouser", "sneaker", "bag"];
-    let mut seen = [0usize; 3];
-    let (mut learnt, mut unseen) = (Vec::new(), Vec::new());
-    for (label, bytes) in fashion_items() {
-        seen[label] += 1;
-        if seen[label] <= 12 {
-            learnt.push((label, bytes));
-        } else {
-            unseen.push((label, bytes));
-        }
-    }
+    let (learnt, unseen) = split_per_class(fashion_items(), 12);
     let (mut engine, labelled) = engine_with_photos(learnt);
     let summary = train(&mut engine, &labelled, &names, true);
     describe("fashion-mnist", &summary);

@@ -14,6 +14,7 @@ mod common;
 
 use common::{
     CLASSES, crops, engine_with_examples, engine_with_photos, fashion_items, sample_photos,
+    split_per_class,
 };
 
 fn train(engine: &mut Engine, labelled: &[(u32, usize)], classes: &[&str]) -> TrainingSummary {
@@ -112,17 +113,8 @@ fn textures_tell_their_own_crops_from_strangers() {
 
 #[test]
 fn fashion_items_tell_their_own_from_strangers() {
-    let items = fashion_items();
-    let mut seen = [0usize; 3];
-    let (mut train_photos, mut own) = (Vec::new(), Vec::new());
-    for (label, bytes) in items {
-        seen[label] += 1;
-        if seen[label] <= 12 {
-            train_photos.push((label, bytes));
-        } else {
-            own.push(bytes);
-        }
-    }
+    let (train_photos, own) = split_per_class(fashion_items(), 12);
+    let own: Vec<Vec<u8>> = own.into_iter().map(|(_, bytes)| bytes).collect();
     let (mut engine, labelled) = engine_with_photos(train_photos);
     let summary = train(&mut engine, &labelled, &["trouser", "sneaker", "bag"]);
     check_rule("fashion-mnist", &summary);

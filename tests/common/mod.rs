@@ -111,8 +111,17 @@ pub fn engine_on(
 /// each whole 28 x 28 item upscaled to 256 px (no crop: the garments fill the frame), class by
 /// class in the order of the file.
 pub fn fashion_images() -> Vec<(usize, RgbImage)> {
-    let raw = std::fs::read(format!("{FIXTURES}/fashion-mnist/subset.bin")).expect("subset");
-    let classes = [1u8, 7, 8];
+    fashion_set("subset.bin", &[1, 7, 8])
+}
+
+/// The hard triple: shirt, pullover and coat (labels 6, 2 and 4), 32 of each, as above.
+pub fn hard_fashion_images() -> Vec<(usize, RgbImage)> {
+    fashion_set("hard.bin", &[6, 2, 4])
+}
+
+/// Items of `fixtures/fashion-mnist/{file}`, each labelled by its position in `classes`.
+fn fashion_set(file: &str, classes: &[u8]) -> Vec<(usize, RgbImage)> {
+    let raw = std::fs::read(format!("{FIXTURES}/fashion-mnist/{file}")).expect("subset");
     raw.chunks_exact(785)
         .map(|record| {
             let label = classes
@@ -132,10 +141,45 @@ pub fn fashion_images() -> Vec<(usize, RgbImage)> {
 
 /// The same items as PNG files.
 pub fn fashion_items() -> Vec<(usize, Vec<u8>)> {
-    fashion_images()
+    as_png(fashion_images())
+}
+
+/// The hard triple's items as PNG files.
+pub fn hard_fashion_items() -> Vec<(usize, Vec<u8>)> {
+    as_png(hard_fashion_images())
+}
+
+fn as_png(images: Vec<(usize, RgbImage)>) -> Vec<(usize, Vec<u8>)> {
+    images
         .into_iter()
         .map(|(label, photo)| (label, png(&photo)))
         .collect()
+}
+
+/// The first `per_class` photos of each class to learn from, the rest to test on.
+pub fn split_per_class(
+    photos: Vec<(usize, Vec<u8>)>,
+    per_class: usize,
+) -> (Vec<(usize, Vec<u8>)>, Vec<(usize, Vec<u8>)>) {
+    let mut seen = std::collections::HashMap::new();
+    photos.into_iter().partition(|(label, _)| {
+        let count = seen.entry(*label).or_insert(0usize);
+        *count += 1;
+        *count <= per_class
+    })
+}
+
+/// Share of `photos` (class, file) the engine's active model gets right.
+pub fn accuracy_on(engine: &Engine, photos: &[(usize, Vec<u8>)], names: &[&str]) -> f64 {
+    let right = photos
+        .iter()
+        .enumerate()
+        .filter(|(i, (label, bytes))| {
+            let answer = block_on(engine.classify(50_000 + *i as u32, bytes)).expect("classify");
+            answer.predictions[0].label == names[*label]
+        })
+        .count();
+    right as f64 / photos.len() as f64
 }
 
 /// The ImageNet sample photos (`fixtures/photos`: a cat, a bridge, a coyote, a flamingo, a

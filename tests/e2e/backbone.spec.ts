@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { GlimpsePage, download, dropCrops, onnxSummary, photo, teachTextures } from './glimpse-page';
+import { GlimpsePage, download, dropCrops, onnxSummary, photo, switchBackbone as switchTo, teachTextures } from './glimpse-page';
 
 const NAMES = ['brick', 'grass', 'gravel'];
 const PER_CLASS = 6;
@@ -10,22 +10,6 @@ const CAT_TOP1 = { lite0: 'lynx', lite1: 'Egyptian cat', lite2: 'Egyptian cat' }
 async function catTop1(glimpse: GlimpsePage, as: string): Promise<string> {
   await glimpse.drop([photo('cat.jpg', as)]);
   return (await glimpse.ranking(as))[0][0];
-}
-
-/** Chooses `to` and waits until the engine runs it; answers the progress texts it showed. */
-async function switchTo(page: Page, to: string): Promise<string[]> {
-  const seen: string[] = [];
-  const status = page.getByTestId('backbone-status');
-  await page.getByTestId('backbone-select').selectOption(to);
-  const backbone = page.getByTestId('backbone');
-  while ((await backbone.getAttribute('data-current')) !== to) {
-    const text = await status.textContent({ timeout: 100 }).catch(() => null);
-    if (text && !seen.includes(text)) seen.push(text);
-    await expect(backbone).not.toHaveAttribute('data-state', 'failed');
-    await page.waitForTimeout(50);
-  }
-  await expect(backbone).toHaveAttribute('data-state', 'idle');
-  return seen;
 }
 
 test('backbone on CPU: the choice shows size, top-1 and latency here; switching re-embeds and trains; a reload keeps the choice and each backbone its model', async ({ page }) => {

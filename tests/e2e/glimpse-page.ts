@@ -261,3 +261,19 @@ export function onnxSummary(file: string): { classes: string[]; output: string; 
   ].join('\n');
   return JSON.parse(execFileSync(python, ['-c', script, file]).toString());
 }
+
+/** Chooses backbone `to` and waits until the engine runs it; answers the progress texts it showed. */
+export async function switchBackbone(page: Page, to: string): Promise<string[]> {
+  const seen: string[] = [];
+  const status = page.getByTestId('backbone-status');
+  await page.getByTestId('backbone-select').selectOption(to);
+  const backbone = page.getByTestId('backbone');
+  while ((await backbone.getAttribute('data-current')) !== to) {
+    const text = await status.textContent({ timeout: 100 }).catch(() => null);
+    if (text && !seen.includes(text)) seen.push(text);
+    await expect(backbone).not.toHaveAttribute('data-state', 'failed');
+    await page.waitForTimeout(50);
+  }
+  await expect(backbone).toHaveAttribute('data-state', 'idle');
+  return seen;
+}
