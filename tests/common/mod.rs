@@ -156,11 +156,11 @@ fn as_png(images: Vec<(usize, RgbImage)>) -> Vec<(usize, Vec<u8>)> {
         .collect()
 }
 
+/// Photos as (class, file bytes).
+pub type Labelled = Vec<(usize, Vec<u8>)>;
+
 /// The first `per_class` photos of each class to learn from, the rest to test on.
-pub fn split_per_class(
-    photos: Vec<(usize, Vec<u8>)>,
-    per_class: usize,
-) -> (Vec<(usize, Vec<u8>)>, Vec<(usize, Vec<u8>)>) {
+pub fn split_per_class(photos: Labelled, per_class: usize) -> (Labelled, Labelled) {
     let mut seen = std::collections::HashMap::new();
     photos.into_iter().partition(|(label, _)| {
         let count = seen.entry(*label).or_insert(0usize);
