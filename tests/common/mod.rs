@@ -140,16 +140,16 @@ fn fashion_set(file: &str, classes: &[u8]) -> Vec<(usize, RgbImage)> {
 }
 
 /// The same items as PNG files.
-pub fn fashion_items() -> Vec<(usize, Vec<u8>)> {
+pub fn fashion_items() -> Labelled {
     as_png(fashion_images())
 }
 
 /// The hard triple's items as PNG files.
-pub fn hard_fashion_items() -> Vec<(usize, Vec<u8>)> {
+pub fn hard_fashion_items() -> Labelled {
     as_png(hard_fashion_images())
 }
 
-fn as_png(images: Vec<(usize, RgbImage)>) -> Vec<(usize, Vec<u8>)> {
+fn as_png(images: Vec<(usize, RgbImage)>) -> Labelled {
     images
         .into_iter()
         .map(|(label, photo)| (label, png(&photo)))

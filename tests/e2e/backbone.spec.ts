@@ -1,5 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-import { GlimpsePage, download, dropCrops, onnxSummary, photo, switchBackbone as switchTo, teachTextures } from './glimpse-page';
+import { expect, test } from '@playwright/test';
+import { GlimpsePage, download, dropCrops, onnxSummary, photo, switchBackbone, teachTextures } from './glimpse-page';
 
 const NAMES = ['brick', 'grass', 'gravel'];
 const PER_CLASS = 6;
@@ -32,7 +32,7 @@ test('backbone on CPU: the choice shows size, top-1 and latency here; switching 
   const lite0Accuracy = Number(await page.getByTestId('metric-accuracy').getAttribute('data-value'));
 
   // Lite1: fetched (it is not part of the site's first download), then the photos embedded.
-  const seen = await switchTo(page, 'lite1');
+  const seen = await switchBackbone(page, 'lite1');
   console.log(`switch to Lite1 showed: ${seen.join(' | ')}`);
   expect(seen.some((t) => /^Embedding your photos with EfficientNet-Lite1: \d+ of 18$/.test(t))).toBe(true);
   await expect(page.locator('.class-photo[data-state="ready"]')).toHaveCount(3 * PER_CLASS, { timeout: 120_000 });
@@ -67,14 +67,14 @@ test('backbone on CPU: the choice shows size, top-1 and latency here; switching 
     .toContain('/efficientnet-lite1.f16.safetensors');
 
   // Back to Lite0: its own model comes back with it.
-  await switchTo(page, 'lite0');
+  await switchBackbone(page, 'lite0');
   await expect(page.getByTestId('train-progress')).toHaveAttribute('data-state', 'done');
   expect(Number(await page.getByTestId('metric-accuracy').getAttribute('data-value'))).toBe(lite0Accuracy);
   await expect(page.getByTestId('model-select')).toHaveValue('personal');
   glimpse.expectPrivateAndClean();
 });
 
-test('backbone: a change cancelled half-way leaves everything as it was; Compare trains the head on each and shows accuracy and time side by side', async ({ page }) => {
+test('backbone: a change cancelled half-way leaves everything as it was; Compare trains the head on each and shows accuracy and time side by side', async ({ page }, testInfo) => {
   const glimpse = new GlimpsePage(page);
   await glimpse.open('cpu');
   await glimpse.waitReady();
@@ -119,6 +119,7 @@ test('backbone: a change cancelled half-way leaves everything as it was; Compare
     expect(row.accuracy).toBeGreaterThanOrEqual(0.75);
     expect(row.ms).toBeGreaterThan(0);
   }
+  await glimpse.screenshot(testInfo, 'backbone-compare');
   // Each backbone is now timed here, and the person's own model still answers.
   for (const i of [1, 2]) {
     await expect(page.getByTestId('backbone-select').locator('option').nth(i)).toContainText(/ms per photo here \(CPU, \d+ photos?\)/);
@@ -138,7 +139,7 @@ test('backbone on WebGPU: Lite1 loads on the GPU path and answers as Lite1', asy
   await glimpse.open('webgpu');
   await glimpse.waitReady();
   await expect(glimpse.backend()).toHaveAttribute('data-kind', 'webgpu');
-  await switchTo(page, 'lite1');
+  await switchBackbone(page, 'lite1');
   await expect(glimpse.backend()).toHaveAttribute('data-kind', 'webgpu');
   expect(await catTop1(glimpse, 'cat-webgpu-lite1.jpg')).toBe(CAT_TOP1.lite1);
   await expect(page.getByTestId('backbone-select').locator('option').nth(1)).toContainText(/ms per photo here \(WebGPU, 1 photo\)/);
